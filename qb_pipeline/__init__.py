@@ -1,0 +1,1 @@
+"""qb-goals: QuickBooks Online goal tracking on Dagster + dlt + DuckDB."""

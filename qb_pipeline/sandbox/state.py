@@ -1,0 +1,73 @@
+"""Everything one running emulator holds: companies, OAuth grants, faults, limits, logs."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from qb_pipeline.sandbox.models import EmulatorBackend
+
+if TYPE_CHECKING:
+    from qb_pipeline.sandbox.faults import FaultQueue
+    from qb_pipeline.sandbox.limits import RateLimiter
+    from qb_pipeline.sandbox.oauth import OAuthServer
+
+
+@dataclass
+class EmulatorSettings:
+    """How the emulator was started; `limits_enabled` can change at run time."""
+
+    seed: int = 1
+    size: str = "small"
+    today: date | None = None
+    limits_enabled: bool = True
+    strict_rotation: bool = False
+
+
+@dataclass
+class RequestLogEntry:
+    method: str
+    path: str
+    realm_id: str | None
+    status: int
+
+
+@dataclass
+class EmulatorState:
+    settings: EmulatorSettings
+    backend: EmulatorBackend
+    oauth: OAuthServer
+    faults: FaultQueue
+    limiter: RateLimiter
+    request_log: list[RequestLogEntry] = field(default_factory=list)
+    log_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def log_request(self, entry: RequestLogEntry) -> None:
+        with self.log_lock:
+            self.request_log.append(entry)
+
+
+def build_state(settings: EmulatorSettings) -> EmulatorState:
+    """Generate the companies and wire up OAuth, faults and limits for one emulator."""
+    from qb_pipeline.sandbox.faults import FaultQueue
+    from qb_pipeline.sandbox.generator import generate_backend
+    from qb_pipeline.sandbox.limits import RateLimiter
+    from qb_pipeline.sandbox.oauth import OAuthServer
+
+    backend = generate_backend(seed=settings.seed, size=settings.size, today=settings.today)
+    for company in backend.list_companies():
+        # Build the ledgers now so that the first report or account query is not slow
+        # (seconds on the large company).
+        company.ledger  # noqa: B018
+    oauth = OAuthServer(
+        backend=backend, clock=backend.clock, strict_rotation=settings.strict_rotation
+    )
+    return EmulatorState(
+        settings=settings,
+        backend=backend,
+        oauth=oauth,
+        faults=FaultQueue(),
+        limiter=RateLimiter(enabled=lambda: settings.limits_enabled),
+    )
