@@ -1,0 +1,135 @@
+"""Configuration from the environment (a `.env` file is fine locally).
+
+Every Intuit URL comes from here, so the same code talks to production, Intuit's sandbox
+or the bundled emulator by configuration alone. See the table in the README.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENVIRONMENTS = ("production", "sandbox", "emulator")
+
+# The emulator's pre-registered OAuth app; only ever used with QBO_ENVIRONMENT=emulator.
+DEMO_CLIENT_ID = "qbp-demo-client"
+DEMO_CLIENT_SECRET = "qbp-demo-secret"  # a public demo credential of the emulator
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class IntuitEndpoints:
+    """Where each Intuit service lives for one environment."""
+
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    api_base: str  # up to, not including, /v3/company/{realmId}
+    userinfo_url: str
+    discovery_url: str
+
+
+def intuit_endpoints(environment: str, emulator_url: str | None = None) -> IntuitEndpoints:
+    """The endpoints of `environment` (reference section 0); emulator: one origin for all."""
+    if environment == "production":
+        return IntuitEndpoints(
+            authorize_url="https://appcenter.intuit.com/connect/oauth2",
+            token_url="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+            revoke_url="https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+            api_base="https://quickbooks.api.intuit.com",
+            userinfo_url="https://accounts.platform.intuit.com/v1/openid_connect/userinfo",
+            discovery_url="https://developer.api.intuit.com/.well-known/openid_configuration",
+        )
+    if environment == "sandbox":
+        return IntuitEndpoints(
+            authorize_url="https://appcenter.intuit.com/connect/oauth2",
+            token_url="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+            revoke_url="https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+            api_base="https://sandbox-quickbooks.api.intuit.com",
+            userinfo_url="https://sandbox-accounts.platform.intuit.com/v1/openid_connect/userinfo",
+            discovery_url="https://developer.api.intuit.com/.well-known/openid_sandbox_configuration",
+        )
+    if environment == "emulator":
+        if not emulator_url:
+            raise ConfigError("QBO_EMULATOR_URL must be set when QBO_ENVIRONMENT=emulator")
+        base = emulator_url.rstrip("/")
+        return IntuitEndpoints(
+            authorize_url=f"{base}/connect/oauth2",
+            token_url=f"{base}/oauth2/v1/tokens/bearer",
+            revoke_url=f"{base}/v2/oauth2/tokens/revoke",
+            api_base=base,
+            userinfo_url=f"{base}/v1/openid_connect/userinfo",
+            discovery_url=f"{base}/.well-known/openid_sandbox_configuration",
+        )
+    raise ConfigError(
+        f"QBO_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    secret_key: str | None
+    client_id: str
+    client_secret: str
+    environment: str
+    emulator_url: str | None
+    redirect_uri: str | None
+
+    @property
+    def endpoints(self) -> IntuitEndpoints:
+        return intuit_endpoints(self.environment, self.emulator_url)
+
+    @property
+    def control_db_path(self) -> Path:
+        return self.home / "control.sqlite3"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def serving_path(self) -> Path:
+        return self.home / "serving.duckdb"
+
+    @property
+    def dlt_dir(self) -> Path:
+        return self.home / "dlt"
+
+    def __repr__(self) -> str:
+        # Never print secrets, even by accident in a traceback or a log line.
+        return (
+            f"Settings(home={str(self.home)!r}, environment={self.environment!r}, "
+            f"client_id={self.client_id!r}, emulator_url={self.emulator_url!r})"
+        )
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from `env` (default: os.environ), applying the documented defaults."""
+    env = dict(os.environ if env is None else env)
+    environment = env.get("QBO_ENVIRONMENT", "emulator")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"QBO_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"
+        )
+    client_id = env.get("QBO_CLIENT_ID") or (DEMO_CLIENT_ID if environment == "emulator" else "")
+    client_secret = env.get("QBO_CLIENT_SECRET") or (
+        DEMO_CLIENT_SECRET if environment == "emulator" else ""
+    )
+    if not client_id or not client_secret:
+        raise ConfigError(
+            f"QBO_CLIENT_ID and QBO_CLIENT_SECRET must be set when QBO_ENVIRONMENT={environment}"
+        )
+    return Settings(
+        home=Path(env.get("QBP_HOME", ".qbp")).resolve(),
+        secret_key=env.get("QBP_SECRET_KEY") or None,
+        client_id=client_id,
+        client_secret=client_secret,
+        environment=environment,
+        emulator_url=env.get("QBO_EMULATOR_URL") or None,
+        redirect_uri=env.get("QBO_REDIRECT_URI") or None,
+    )
