@@ -45,7 +45,8 @@ def simulate_activity(
         modified = _modify(company, rng, change_ratio, before)
         deleted = _delete(company, rng, change_ratio, before)
         factory.refresh_balances()
-        company.invalidate_ledger()
+        # The factory writes to the store directly and edits balances in place.
+        company.mark_changed()
 
         created = {
             e: len(v) - counts_before.get(e, 0) - deleted.get(e, 0)

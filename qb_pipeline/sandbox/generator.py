@@ -164,8 +164,7 @@ class CompanyBuilder:
         factory.settle_open_documents(self.today)
         self._budgets()
         self._recent_deletions(factory)
-        for entity in self.company.store:
-            self.company.versions[entity] = 1
+        self.company.mark_changed()
         return self.company
 
     def _at(self, day: date, hour: int, minute: int = 0) -> datetime:

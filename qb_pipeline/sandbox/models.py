@@ -146,8 +146,16 @@ class Company:
         return self.versions.get(entity, 0)
 
     def invalidate_ledger(self) -> None:
-        """Drop derived figures after direct changes to the store."""
+        """Rebuild derived figures (account balances move with "today")."""
         with self.lock:
+            self._ledger = None
+
+    def mark_changed(self, entities: list[str] | None = None) -> None:
+        """Record direct writes to the store (generator, activity): readers must not
+        reuse views cached before them, and derived figures are rebuilt."""
+        with self.lock:
+            for entity in entities if entities is not None else list(self.store):
+                self._touch(entity)
             self._ledger = None
 
     def _touch(self, entity: str) -> None:
