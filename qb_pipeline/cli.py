@@ -106,3 +106,263 @@ def demo(seed: int, size: str, today: date | None, keep_running: bool) -> None:
     from qb_pipeline.demo import run_demo
 
     run_demo(seed=seed, size=size, today=today, keep_running=keep_running)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+def web(host: str, port: int) -> None:
+    """Serve the web app: sign-in and the Integrations area."""
+    import logging
+
+    import uvicorn
+
+    from qb_pipeline.config import ConfigError, load_settings
+    from qb_pipeline.web.app import create_app
+
+    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=log_format)
+    try:
+        app = create_app(load_settings())
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"qb-goals web app on http://{host}:{port}")
+    # uvicorn's access log prints query strings (the OAuth code); the app logs requests itself.
+    uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=True)
+
+
+# --- organizations, users and the QuickBooks connection -------------------------------------
+# These commands go through IntegrationService, the same code paths as the web app. `--as`
+# names the user to act as, without a password: the CLI trusts the local operator (who can
+# read QBP_HOME anyway), but that user's role in the organization is still enforced.
+
+
+AS_HELP = (
+    "Act as this user (who must be an admin). No password is asked: the CLI trusts the "
+    "local operator, but the user's role is enforced."
+)
+
+
+def _one_line_errors(func):  # noqa: ANN001 - click decorator plumbing
+    """Turn the errors a user can cause into one line on stderr and exit status 1."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import sqlite3
+
+        from qb_pipeline.config import ConfigError
+        from qb_pipeline.connections.errors import IntegrationError
+
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, IntegrationError) as error:
+            raise click.ClickException(" ".join(str(error).split())) from None
+        except sqlite3.Error as error:
+            raise click.ClickException(f"control DB: {error}") from None
+        except OSError as error:
+            raise click.ClickException(" ".join(str(error).split())) from None
+
+    return wrapper
+
+
+def _service():  # imported lazily to keep `qb-pipeline --help` fast
+    from qb_pipeline.config import load_settings
+    from qb_pipeline.connections import IntegrationService
+
+    return IntegrationService(load_settings())
+
+
+@main.group()
+def orgs() -> None:
+    """Organizations."""
+
+
+@orgs.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The organization's display name.")
+@_one_line_errors
+def orgs_create(slug: str, name: str) -> None:
+    """Create organization SLUG (2-40 characters from a-z, 0-9 and '-')."""
+    org = _service().create_org(slug, name)
+    click.echo(f"Created organization {org.slug} ({org.name}).")
+
+
+@orgs.command("list")
+@_one_line_errors
+def orgs_list() -> None:
+    """List the organizations."""
+    for org in _service().list_orgs():
+        click.echo(f"{org.slug}\t{org.name}")
+
+
+@main.group()
+def users() -> None:
+    """Users and their roles in organizations."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--role", type=click.Choice(["admin", "editor", "viewer"]), required=True)
+@_one_line_errors
+def users_add(email: str, org_slug: str, role: str) -> None:
+    """Add EMAIL to an organization with a role (creating the user if new).
+
+    A new user's password is read from standard input when it is piped, else prompted for
+    (hidden, with confirmation). An existing user keeps their password.
+    """
+    import sys
+
+    service = _service()
+    password = None
+    if service.find_user(email) is None:
+        if sys.stdin is not None and not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt(
+                f"Password for {email}", hide_input=True, confirmation_prompt=True
+            )
+    member = service.add_user(email, org_slug, role, password)
+    click.echo(f"{member.email} is {member.role} of {member.org_slug}.")
+
+
+@main.command()
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--as", "actor", required=True, metavar="EMAIL", help=AS_HELP)
+@click.option("--no-browser", is_flag=True, help="Only print the address; open no browser.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Loopback port of the callback http://127.0.0.1:PORT/callback (default: any free "
+    "port; with Intuit use the port of the redirect URI registered for the app).",
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(1),
+    default=600,
+    show_default=True,
+    help="Seconds to wait for QuickBooks' answer.",
+)
+@_one_line_errors
+def connect(org_slug: str, actor: str, no_browser: bool, port: int, timeout: int) -> None:
+    """Connect the organization's QuickBooks company (sign in and choose it in a browser)."""
+    import webbrowser
+
+    from qb_pipeline.connections.loopback import CallbackServer
+
+    service = _service()
+
+    def on_callback(params: dict[str, str | None]) -> str:
+        status = service.complete_connect(
+            params["state"] or "",
+            params["code"],
+            params["realmId"],
+            params["error"],
+            server.redirect_uri,
+        )
+        return f"{status.org_name} is connected to {status.company_name}."
+
+    try:
+        server = CallbackServer(port, on_callback)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+    with server:
+        url = service.begin_connect(org_slug, actor, server.redirect_uri)
+        click.echo(f"Open this address in a browser to connect QuickBooks for {org_slug}:")
+        click.echo(url)
+        if not no_browser:
+            webbrowser.open(url)
+        click.echo(f"Waiting for QuickBooks to return to {server.redirect_uri} ...")
+        if not server.wait(timeout):
+            raise click.ClickException(
+                f"QuickBooks did not return within {timeout} seconds; nothing was stored"
+            )
+    if server.error is not None:
+        raise server.error
+    _echo_status(service.status(org_slug))
+
+
+@main.command()
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@_one_line_errors
+def status(org_slug: str, as_json: bool) -> None:
+    """Show the organization's QuickBooks connection, last sync and settings."""
+    import json
+
+    current = _service().status(org_slug)
+    if as_json:
+        click.echo(json.dumps(current.to_dict(), indent=2))
+    else:
+        _echo_status(current)
+
+
+@main.command()
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--as", "actor", required=True, metavar="EMAIL", help=AS_HELP)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_one_line_errors
+def disconnect(org_slug: str, actor: str, yes: bool) -> None:
+    """Disconnect the organization's QuickBooks company (imported data is kept)."""
+    service = _service()
+    current = service.status(org_slug)
+    if not yes:
+        company = current.company_name or "QuickBooks"
+        click.confirm(
+            f"Disconnect {company} from {org_slug}? The tokens are revoked and erased; "
+            "imported data is kept.",
+            abort=True,
+        )
+    _echo_status(service.disconnect(org_slug, actor))
+
+
+def _when(moment) -> str:  # noqa: ANN001 - datetime | None
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "-"
+
+
+def _echo_status(current) -> None:  # noqa: ANN001 - ConnectionStatus
+    """The same details as the integration page, for a terminal."""
+    lines = [("Organization", f"{current.org_name} ({current.org_slug})")]
+    lines.append(("QuickBooks", current.status.replace("_", " ")))
+    if current.status_reason:
+        lines.append(("Reason", current.status_reason))
+    if current.realm_id:
+        lines.append(("Company", f"{current.company_name} (realm {current.realm_id})"))
+    if current.connected_at:
+        lines.append(("Connected", f"{_when(current.connected_at)} by {current.connected_by}"))
+    if current.disconnected_at:
+        by = current.disconnected_by
+        lines.append(("Disconnected", f"{_when(current.disconnected_at)} by {by}"))
+    if current.refresh_expires_at or current.refresh_hard_expires_at:
+        lines.append(("Access token until", _when(current.access_expires_at)))
+        lines.append(
+            (
+                "Refresh token until",
+                f"{_when(current.refresh_expires_at)} (rolling), "
+                f"{_when(current.refresh_hard_expires_at)} at the latest",
+            )
+        )
+    sync = current.last_sync
+    if sync is None:
+        lines.append(("Last sync", "never"))
+    else:
+        text = f"{_when(sync.finished_at or sync.started_at)} {sync.status}"
+        lines.append(("Last sync", text + (f": {sync.message}" if sync.message else "")))
+    datasets = ", ".join(
+        d.name if d.row_count is None else f"{d.name} ({d.row_count} rows)"
+        for d in current.datasets_available
+    )
+    lines.append(("Data available", datasets or "none yet"))
+    s = current.settings
+    lines.append(
+        (
+            "Sync settings",
+            f"{'automatic' if s.auto_sync else 'manual only'}, {s.frequency} at {s.local_time} "
+            f"{s.timezone}, {s.history_years} years of history",
+        )
+    )
+    width = max(len(label) for label, _ in lines) + 1
+    for label, value in lines:
+        click.echo(f"{label + ':':<{width}} {value}")

@@ -1,0 +1,34 @@
+"""The per-organization refresh lock, held across processes.
+
+Today: an exclusive `flock` on QBP_HOME/locks/<org>.lock, which serializes every process on
+this machine (web app, CLI, Dagster runs) and is released by the kernel if a process dies.
+Every holder re-reads the connection row after acquiring it. When the control DB moves to
+Postgres for several machines, this one function becomes a `pg_advisory_lock` keyed by the
+organization; callers do not change.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from qb_pipeline.connections.orgs import check_slug
+
+
+@contextmanager
+def connection_lock(home: Path, org_slug: str) -> Iterator[None]:
+    """Hold the organization's connection lock (blocking until it is free)."""
+    folder = Path(home) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    # The slug is validated, so it is a safe file name.
+    path = folder / f"{check_slug(org_slug)}.lock"
+    # Each call opens its own file description, so threads of one process exclude each
+    # other as well as other processes do.
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

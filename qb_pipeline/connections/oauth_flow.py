@@ -1,0 +1,216 @@
+"""Intuit's OAuth 2.0 endpoints, through authlib: authorize URL, code exchange, refresh,
+CompanyInfo and revoke (reference qbo-api.md sections 1 and 2).
+
+Only the accounting scope is ever requested. Token values are returned in `TokenSet`,
+whose repr hides them; exceptions raised here carry the OAuth error code and the HTTP
+status, never a token or the client secret.
+"""
+
+from __future__ import annotations
+
+import ssl
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+import authlib.deprecate  # noqa: F401 - installs authlib's own warning filter, before ours below
+import httpx
+
+with warnings.catch_warnings():
+    # authlib 1.9 prefers the `httpx2` fork and warns when it falls back to `httpx`; the
+    # project pins httpx, which that fallback supports.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import OAuth2Client, OAuthError
+
+from qb_pipeline.config import Settings
+from qb_pipeline.connections.db import utcnow
+from qb_pipeline.connections.errors import IntuitUnavailable
+
+ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
+MINOR_VERSION = "75"
+HTTP_TIMEOUT = httpx.Timeout(30.0)
+TOKEN_HEADERS = {
+    "Accept": "application/json",
+    "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+    # Ask for the 5-year hard expiry as well as the rolling one (reference 1.4).
+    "x-include-refresh-token-hard-expires-in": "true",
+}
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every call: building one reads the CA bundle (~30 ms). httpx's
+    own builder, so SSL_CERT_FILE / SSL_CERT_DIR still apply."""
+    return httpx.create_ssl_context()
+
+
+class TokenRejected(Exception):
+    """The token endpoint refused the grant (`error` is the OAuth error code)."""
+
+    def __init__(self, error: str, description: str | None = None) -> None:
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True, repr=False)
+class TokenSet:
+    """The token endpoint's answer, with lifetimes turned into absolute UTC times."""
+
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None
+    refresh_hard_expires_at: datetime | None
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenSet(access_expires_at={self.access_expires_at.isoformat()!r}, "
+            f"refresh_expires_at={self.refresh_expires_at!r}, values=<hidden>)"
+        )
+
+
+def _seconds(body: dict, name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def token_set(body: dict, received_at: datetime) -> TokenSet:
+    access, refresh = body.get("access_token"), body.get("refresh_token")
+    if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
+        raise IntuitUnavailable("the QuickBooks token endpoint answered without tokens")
+
+    def at(seconds: int | None) -> datetime | None:
+        return received_at + timedelta(seconds=seconds) if seconds is not None else None
+
+    received_at = received_at.replace(microsecond=0)  # stored at seconds precision
+    return TokenSet(
+        access_token=access,
+        refresh_token=refresh,
+        access_expires_at=at(_seconds(body, "expires_in") or 3600),
+        refresh_expires_at=at(_seconds(body, "x_refresh_token_expires_in")),
+        refresh_hard_expires_at=at(_seconds(body, "x_refresh_token_hard_expires_in")),
+    )
+
+
+class IntuitOAuth:
+    """One Intuit app (client id and secret) on one environment's endpoints."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._client_id = settings.client_id
+        self._client_secret = settings.client_secret
+        self.endpoints = settings.endpoints
+
+    def __repr__(self) -> str:
+        return f"IntuitOAuth(client_id={self._client_id!r}, token_url={self.endpoints.token_url!r})"
+
+    def _client(self, redirect_uri: str | None = None) -> OAuth2Client:
+        return OAuth2Client(
+            client_id=self._client_id,
+            client_secret=self._client_secret,
+            token_endpoint_auth_method="client_secret_basic",
+            redirect_uri=redirect_uri,
+            timeout=HTTP_TIMEOUT,
+            verify=_tls(),
+        )
+
+    def authorization_url(self, redirect_uri: str, state: str) -> str:
+        with self._client(redirect_uri) as client:
+            url, _ = client.create_authorization_url(
+                self.endpoints.authorize_url, state=state, scope=ACCOUNTING_SCOPE
+            )
+        return url
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        with self._client(redirect_uri) as client:
+            body = self._token_call(
+                lambda: client.fetch_token(
+                    self.endpoints.token_url,
+                    grant_type="authorization_code",
+                    code=code,
+                    redirect_uri=redirect_uri,
+                    headers=TOKEN_HEADERS,
+                )
+            )
+        return token_set(body, utcnow())
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        with self._client() as client:
+            body = self._token_call(
+                lambda: client.refresh_token(
+                    self.endpoints.token_url, refresh_token=refresh_token, headers=TOKEN_HEADERS
+                )
+            )
+        return token_set(body, utcnow())
+
+    @staticmethod
+    def _token_call(call) -> dict:  # noqa: ANN001 - a zero-argument callable
+        try:
+            return dict(call())
+        except OAuthError as error:
+            raise TokenRejected(error.error, error.description) from None
+        except httpx.HTTPStatusError as error:
+            raise IntuitUnavailable(
+                f"the QuickBooks token endpoint answered HTTP {error.response.status_code}"
+            ) from None
+        except httpx.HTTPError as error:
+            raise IntuitUnavailable(
+                f"the QuickBooks token endpoint could not be reached ({type(error).__name__})"
+            ) from None
+        except ValueError:
+            raise IntuitUnavailable("the QuickBooks token endpoint answered without JSON") from None
+
+    def company_name(self, access_token: str, realm_id: str) -> str:
+        """CompanyInfo.CompanyName of the realm (a read-only GET)."""
+        url = f"{self.endpoints.api_base}/v3/company/{realm_id}/companyinfo/{realm_id}"
+        try:
+            response = httpx.get(
+                url,
+                params={"minorversion": MINOR_VERSION},
+                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+                timeout=HTTP_TIMEOUT,
+                verify=_tls(),
+            )
+        except httpx.HTTPError as error:
+            raise IntuitUnavailable(
+                f"QuickBooks CompanyInfo could not be read ({type(error).__name__})"
+            ) from None
+        if response.status_code != 200:
+            raise IntuitUnavailable(
+                f"QuickBooks CompanyInfo answered HTTP {response.status_code} "
+                f"for company {realm_id}"
+            )
+        try:
+            info = response.json()["CompanyInfo"]
+            return str(info.get("CompanyName") or info.get("LegalName") or f"Company {realm_id}")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise IntuitUnavailable("QuickBooks CompanyInfo answered without a company") from None
+
+    def revoke(self, token: str) -> None:
+        """Revoke the grant behind `token` (Intuit's JSON body, HTTP Basic client auth).
+
+        Raises IntuitUnavailable (message without the token) when Intuit does not confirm.
+        """
+        try:
+            response = httpx.post(
+                self.endpoints.revoke_url,
+                json={"token": token},
+                auth=httpx.BasicAuth(self._client_id, self._client_secret),
+                headers={"Accept": "application/json"},
+                timeout=HTTP_TIMEOUT,
+                verify=_tls(),
+            )
+        except httpx.HTTPError as error:
+            raise IntuitUnavailable(
+                f"the QuickBooks revoke endpoint could not be reached ({type(error).__name__})"
+            ) from None
+        if response.status_code != 200:
+            raise IntuitUnavailable(
+                f"the QuickBooks revoke endpoint answered HTTP {response.status_code}"
+            )

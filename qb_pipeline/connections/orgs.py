@@ -1,0 +1,261 @@
+"""Organizations, users, memberships and role checks, on an open control-DB connection."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from qb_pipeline.connections import audit
+from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
+from qb_pipeline.connections.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from qb_pipeline.connections.models import ROLES, Membership, Organization, User
+from qb_pipeline.connections.passwords import (
+    check_password_rules,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+
+SLUG_PATTERN = re.compile(r"[a-z0-9-]{2,40}")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+")
+MAX_NAME_LENGTH = 200
+
+
+def check_slug(slug: str) -> str:
+    if not isinstance(slug, str) or not SLUG_PATTERN.fullmatch(slug):
+        raise InvalidInput(
+            f"organization slug {slug!r} is not allowed: use 2 to 40 characters from a-z, "
+            "0-9 and '-'"
+        )
+    return slug
+
+
+def normalize_email(email: str) -> str:
+    cleaned = (email or "").strip().lower()
+    if not EMAIL_PATTERN.fullmatch(cleaned) or len(cleaned) > 320:
+        raise InvalidInput(f"{email!r} is not an email address")
+    return cleaned
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}")
+    return role
+
+
+def _org(row: sqlite3.Row) -> Organization:
+    return Organization(
+        id=row["id"], slug=row["slug"], name=row["name"], created_at=from_text(row["created_at"])
+    )
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(id=row["id"], email=row["email"], created_at=from_text(row["created_at"]))
+
+
+def create_org(conn: sqlite3.Connection, slug: str, name: str) -> Organization:
+    """A new organization with default integration settings."""
+    check_slug(slug)
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"organization name for {slug!r} must be 1 to {MAX_NAME_LENGTH} characters"
+        )
+    now = to_text(utcnow())
+    try:
+        with transaction(conn):
+            cursor = conn.execute(
+                "INSERT INTO organizations (slug, name, created_at) VALUES (?, ?, ?)",
+                (slug, name, now),
+            )
+            org_id = cursor.lastrowid
+            # Defaults come from the column defaults in the migration, in one place.
+            conn.execute("INSERT INTO integration_settings (org_id) VALUES (?)", (org_id,))
+            audit.record(
+                conn,
+                "organization created",
+                audit.OK,
+                org_id=org_id,
+                actor=None,
+                slug=slug,
+                name=name,
+            )
+    except sqlite3.IntegrityError:
+        raise AlreadyExists(f"organization {slug!r} exists already") from None
+    return org_by_slug(conn, slug)
+
+
+def find_org(conn: sqlite3.Connection, slug: str) -> Organization | None:
+    row = conn.execute("SELECT * FROM organizations WHERE slug = ?", (slug,)).fetchone()
+    return _org(row) if row else None
+
+
+def org_by_slug(conn: sqlite3.Connection, slug: str) -> Organization:
+    org = find_org(conn, slug)
+    if org is None:
+        raise NotFound(f"no organization {slug!r}; create it with: qb-pipeline orgs create {slug}")
+    return org
+
+
+def list_orgs(conn: sqlite3.Connection) -> list[Organization]:
+    return [_org(row) for row in conn.execute("SELECT * FROM organizations ORDER BY slug")]
+
+
+def find_user(conn: sqlite3.Connection, email: str) -> User | None:
+    row = conn.execute(
+        "SELECT id, email, created_at FROM users WHERE email = ?", (normalize_email(email),)
+    ).fetchone()
+    return _user(row) if row else None
+
+
+def user_id_of(conn: sqlite3.Connection, email: str) -> int:
+    user = find_user(conn, email)
+    if user is None:
+        raise NotFound(f"no user {email!r}")
+    return user.id
+
+
+def add_user(
+    conn: sqlite3.Connection, email: str, org_slug: str, role: str, password: str | None
+) -> Membership:
+    """Create the user if new (a password is required then) and give them `role` in the org.
+
+    For an existing user the password argument is ignored: adding someone to another
+    organization never changes their password.
+    """
+    email = normalize_email(email)
+    check_role(role)
+    org = org_by_slug(conn, org_slug)
+    new_hash = None
+    if find_user(conn, email) is None:
+        if not password:
+            raise InvalidInput(f"a password is required to create the new user {email}")
+        check_password_rules(password, email)
+        new_hash = hash_password(password)  # slow on purpose: outside the write lock
+    now = to_text(utcnow())
+    with transaction(conn):
+        if new_hash is not None:
+            # A concurrent add of the same email wins; its password is kept.
+            conn.execute(
+                "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (email) DO NOTHING",
+                (email, new_hash, now),
+            )
+        user_id = user_id_of(conn, email)
+        previous = conn.execute(
+            "SELECT role FROM memberships WHERE user_id = ? AND org_id = ?", (user_id, org.id)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO memberships (user_id, org_id, role, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id, org_id) DO UPDATE SET role = excluded.role",
+            (user_id, org.id, role, now),
+        )
+        action = "role changed" if previous else "member added"
+        audit.record(
+            conn,
+            action,
+            audit.OK,
+            org_id=org.id,
+            actor=None,
+            email=email,
+            role=role,
+            previous_role=previous["role"] if previous else None,
+        )
+    found = membership(conn, email, org_slug)
+    assert found is not None
+    return found
+
+
+def authenticate(conn: sqlite3.Connection, email: str, password: str) -> User | None:
+    """The user if the password matches; None otherwise, in about the same time either way."""
+    try:
+        cleaned = normalize_email(email)
+    except InvalidInput:
+        cleaned = ""
+    row = conn.execute(
+        "SELECT id, email, created_at, password_hash FROM users WHERE email = ?", (cleaned,)
+    ).fetchone()
+    if not verify_password(row["password_hash"] if row else None, password or ""):
+        return None
+    if row is None:
+        return None
+    if needs_rehash(row["password_hash"]):
+        # Hashing parameters were raised since this hash was made: upgrade it now that the
+        # password is at hand.
+        with transaction(conn):
+            conn.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ?",
+                (hash_password(password), row["id"]),
+            )
+    return _user(row)
+
+
+_MEMBERSHIP_SQL = (
+    "SELECT u.id AS user_id, u.email, u.created_at AS user_created_at,"
+    " o.id AS org_id, o.slug, o.name, o.created_at AS org_created_at, m.role"
+    " FROM memberships m JOIN users u ON u.id = m.user_id"
+    " JOIN organizations o ON o.id = m.org_id"
+)
+
+
+def _membership(row: sqlite3.Row) -> Membership:
+    return Membership(
+        user=User(row["user_id"], row["email"], from_text(row["user_created_at"])),
+        organization=Organization(
+            row["org_id"], row["slug"], row["name"], from_text(row["org_created_at"])
+        ),
+        role=row["role"],
+    )
+
+
+def membership(conn: sqlite3.Connection, email: str, org_slug: str) -> Membership | None:
+    row = conn.execute(
+        _MEMBERSHIP_SQL + " WHERE u.email = ? AND o.slug = ?",
+        ((email or "").strip().lower(), org_slug),
+    ).fetchone()
+    return _membership(row) if row else None
+
+
+def memberships(conn: sqlite3.Connection, email: str) -> list[Membership]:
+    rows = conn.execute(
+        _MEMBERSHIP_SQL + " WHERE u.email = ? ORDER BY o.slug", ((email or "").strip().lower(),)
+    ).fetchall()
+    return [_membership(row) for row in rows]
+
+
+def require_role(
+    conn: sqlite3.Connection, email: str, org_slug: str, role: str, action: str
+) -> Membership:
+    """The membership if it allows `role`; else PermissionDenied, audited as forbidden."""
+    check_role(role)
+    org = org_by_slug(conn, org_slug)
+    email = (email or "").strip().lower()
+    found = membership(conn, email, org_slug)
+    if found is not None and found.allows(role):
+        return found
+    if found is None:
+        message = (
+            f"{email} may not {action} for {org_slug}: that needs the {role} role, "
+            f"and {email} is not a member of {org_slug}"
+        )
+    else:
+        message = (
+            f"{email} may not {action} for {org_slug}: that needs the {role} role, "
+            f"and {email} is {_article(found.role)} {found.role}"
+        )
+    with transaction(conn):
+        audit.record(
+            conn,
+            "forbidden",
+            audit.FORBIDDEN,
+            org_id=org.id,
+            actor=email,
+            attempted=action,
+            role_needed=role,
+            role_held=found.role if found else None,
+        )
+    raise PermissionDenied(message)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

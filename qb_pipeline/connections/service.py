@@ -1,0 +1,257 @@
+"""IntegrationService: the one facade the web app, the CLI and the pipeline use.
+
+Every method opens its own short-lived control-DB connection, so one service object can
+be shared by threads; several processes may use the same QBP_HOME at once (refreshes are
+serialized by the organization's lock, writes by SQLite's).
+
+Roles are checked here, not by callers: connect, disconnect and settings changes need
+`admin`; a refusal raises PermissionDenied (HTTP 403 in the web app) after auditing it, and
+writes nothing else. The CLI acts as the user named by `--as` without a password: it trusts
+the local operator, who can read QBP_HOME anyway, but the user's role still applies.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any
+
+from qb_pipeline.config import Settings
+from qb_pipeline.connections import (
+    audit,
+    connect,
+    integration_settings,
+    orgs,
+    synclog,
+    tokens,
+)
+from qb_pipeline.connections.crypto import cipher_from_settings
+from qb_pipeline.connections.db import open_db, prepare
+from qb_pipeline.connections.models import (
+    AccessToken,
+    AuditEntry,
+    ConnectionStatus,
+    IntegrationSettings,
+    Membership,
+    Organization,
+    SyncRun,
+    User,
+)
+from qb_pipeline.connections.oauth_flow import IntuitOAuth
+from qb_pipeline.connections.status import read_status
+
+ADMIN = "admin"
+SETTINGS_ACTION = "change the QuickBooks integration settings"
+
+
+class IntegrationService:
+    """Organizations, users, roles and the QuickBooks connection of each organization."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Open (creating QBP_HOME and the control DB if needed) and migrate the control DB.
+
+        Raises ConfigError when QBP_SECRET_KEY is missing or malformed, SecretKeyError when
+        it cannot decrypt tokens already stored.
+        """
+        self.config = settings
+        self.home = settings.home
+        self.db_path = settings.control_db_path
+        self._cipher = cipher_from_settings(settings)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.applied_migrations = prepare(self.db_path)
+        self._oauth = IntuitOAuth(settings)
+        self._check_secret_key()
+
+    def __repr__(self) -> str:
+        return f"IntegrationService(home={str(self.home)!r})"
+
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return open_db(self.db_path)
+
+    def _check_secret_key(self) -> None:
+        """Fail at start, not at the first refresh, when the key cannot read stored tokens."""
+        with self._db() as conn:
+            row = conn.execute(
+                "SELECT refresh_token_encrypted FROM quickbooks_connections"
+                " WHERE refresh_token_encrypted IS NOT NULL ORDER BY updated_at DESC LIMIT 1"
+            ).fetchone()
+        if row is not None:
+            self._cipher.decrypt(row["refresh_token_encrypted"])
+
+    # -- organizations, users, roles -----------------------------------------------------
+    def create_org(self, slug: str, name: str) -> Organization:
+        """A new organization (slug: 2-40 of a-z, 0-9, '-') with default settings."""
+        with self._db() as conn:
+            return orgs.create_org(conn, slug, name)
+
+    def get_org(self, slug: str) -> Organization:
+        """The organization, or NotFound."""
+        with self._db() as conn:
+            return orgs.org_by_slug(conn, slug)
+
+    def list_orgs(self) -> list[Organization]:
+        with self._db() as conn:
+            return orgs.list_orgs(conn)
+
+    def add_user(
+        self, email: str, org_slug: str, role: str, password: str | None = None
+    ) -> Membership:
+        """Create the user if new (password required then, 8+ characters) and give them
+        `role` in the organization; for an existing user, add or change the membership."""
+        with self._db() as conn:
+            return orgs.add_user(conn, email, org_slug, role, password)
+
+    def find_user(self, email: str) -> User | None:
+        with self._db() as conn:
+            return orgs.find_user(conn, email)
+
+    def authenticate(self, email: str, password: str) -> User | None:
+        """The user when the password matches, else None (same cost for unknown emails)."""
+        with self._db() as conn:
+            return orgs.authenticate(conn, email, password)
+
+    def membership(self, email: str, org_slug: str) -> Membership | None:
+        with self._db() as conn:
+            return orgs.membership(conn, email, org_slug)
+
+    def memberships(self, email: str) -> list[Membership]:
+        with self._db() as conn:
+            return orgs.memberships(conn, email)
+
+    def require_role(self, email: str, org_slug: str, role: str, action: str) -> Membership:
+        """The membership if its role includes `role`; else PermissionDenied (audited)."""
+        with self._db() as conn:
+            return orgs.require_role(conn, email, org_slug, role, action)
+
+    # -- the connection ------------------------------------------------------------------
+    def begin_connect(self, org_slug: str, actor_email: str, redirect_uri: str) -> str:
+        """Intuit's authorize URL for an admin of the organization (accounting scope only,
+        a fresh single-use state valid 10 minutes)."""
+        with self._db() as conn:
+            member = orgs.require_role(conn, actor_email, org_slug, ADMIN, connect.CONNECT_ACTION)
+            return connect.begin(conn, self._oauth, member, redirect_uri)
+
+    def complete_connect(
+        self,
+        state: str,
+        code: str | None,
+        realm_id: str | None,
+        error: str | None,
+        redirect_uri: str,
+    ) -> ConnectionStatus:
+        """Handle the OAuth callback; see connect.py for every refusal."""
+        with self._db() as conn:
+            org_slug, email = connect.consume_state(conn, state, redirect_uri)
+            # The role is checked again: it may have changed while the user was at Intuit.
+            member = orgs.require_role(conn, email, org_slug, ADMIN, connect.CONNECT_ACTION)
+            connect.complete(
+                conn,
+                self.home,
+                self._cipher,
+                self._oauth,
+                member,
+                code,
+                realm_id,
+                error,
+                redirect_uri,
+            )
+            return read_status(conn, member.organization)
+
+    def disconnect(self, org_slug: str, actor_email: str) -> ConnectionStatus:
+        """Revoke at Intuit (failure audited, not fatal), erase the tokens, mark disconnected."""
+        with self._db() as conn:
+            member = orgs.require_role(
+                conn, actor_email, org_slug, ADMIN, connect.DISCONNECT_ACTION
+            )
+            connect.disconnect(conn, self.home, self._cipher, self._oauth, member)
+            return read_status(conn, member.organization)
+
+    def status(self, org_slug: str) -> ConnectionStatus:
+        """What the integration page shows; no token in it."""
+        with self._db() as conn:
+            return read_status(conn, orgs.org_by_slug(conn, org_slug))
+
+    def access_token(
+        self,
+        org_slug: str,
+        *,
+        min_valid: timedelta | None = None,
+        rejected: str | None = None,
+    ) -> AccessToken:
+        """A valid access token for the organization's company (see tokens.py).
+
+        Raises NotConnected, ReauthorizationRequired, IntuitUnavailable or RefreshFailed.
+        """
+        org = self.get_org(org_slug)
+        return tokens.access_token(
+            self.db_path,
+            self.home,
+            self._cipher,
+            self._oauth,
+            org,
+            min_valid=tokens.REFRESH_MARGIN if min_valid is None else min_valid,
+            rejected=rejected,
+        )
+
+    # -- sync log and datasets (the pipeline writes them) ----------------------------------
+    def record_sync(
+        self,
+        org_slug: str,
+        realm_id: str | None,
+        started_at: datetime,
+        finished_at: datetime | None,
+        status: str,
+        message: str | None = None,
+        rows: dict[str, int] | None = None,
+        requests: int | None = None,
+        run_id: int | None = None,
+    ) -> SyncRun:
+        """Insert a sync run (or update `run_id`); status: running, succeeded, failed,
+        partial or cancelled."""
+        with self._db() as conn:
+            org = orgs.org_by_slug(conn, org_slug)
+            return synclog.record(
+                conn,
+                org.id,
+                realm_id,
+                started_at,
+                finished_at,
+                status,
+                message,
+                rows,
+                requests,
+                run_id,
+            )
+
+    def record_datasets(
+        self, org_slug: str, realm_id: str, row_counts: dict[str, int | None]
+    ) -> None:
+        """Record (upsert) the datasets imported for the company `realm_id`."""
+        with self._db() as conn:
+            org = orgs.org_by_slug(conn, org_slug)
+            synclog.record_datasets(conn, org.id, realm_id, row_counts)
+
+    # -- integration settings ------------------------------------------------------------
+    def settings(self, org_slug: str) -> IntegrationSettings:
+        with self._db() as conn:
+            return integration_settings.read(conn, orgs.org_by_slug(conn, org_slug).id)
+
+    def update_settings(
+        self, org_slug: str, actor_email: str, **changes: Any
+    ) -> IntegrationSettings:
+        """Admins only: auto_sync, frequency (nightly/hourly/manual), local_time (HH:MM),
+        timezone (IANA), history_years (1-20)."""
+        with self._db() as conn:
+            member = orgs.require_role(conn, actor_email, org_slug, ADMIN, SETTINGS_ACTION)
+            return integration_settings.update(conn, member, changes)
+
+    # -- audit ---------------------------------------------------------------------------
+    def audit_log(self, org_slug: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """The newest audit entries first (of one organization, or of all)."""
+        with self._db() as conn:
+            org_id = orgs.org_by_slug(conn, org_slug).id if org_slug else None
+            return audit.entries(conn, org_id, limit)
+
+
+__all__ = ["IntegrationService"]

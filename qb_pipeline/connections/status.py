@@ -1,0 +1,49 @@
+"""The connection status of an organization, as the integration page and `status` show it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from qb_pipeline.connections import integration_settings, synclog
+from qb_pipeline.connections.db import from_text
+from qb_pipeline.connections.models import NOT_CONNECTED, ConnectionStatus, Organization
+
+
+def read_status(conn: sqlite3.Connection, org: Organization) -> ConnectionStatus:
+    settings = integration_settings.read(conn, org.id)
+    row = conn.execute(
+        "SELECT c.*, cu.email AS connected_by_email, du.email AS disconnected_by_email"
+        " FROM quickbooks_connections c"
+        " LEFT JOIN users cu ON cu.id = c.connected_by"
+        " LEFT JOIN users du ON du.id = c.disconnected_by"
+        " WHERE c.org_id = ?",
+        (org.id,),
+    ).fetchone()
+    if row is None:
+        return ConnectionStatus(
+            org_slug=org.slug,
+            org_name=org.name,
+            status=NOT_CONNECTED,
+            last_sync=synclog.last_run(conn, org.id, None),
+            settings=settings,
+        )
+    realm_id = row["realm_id"]
+    return ConnectionStatus(
+        org_slug=org.slug,
+        org_name=org.name,
+        status=row["status"],
+        status_reason=row["status_reason"],
+        realm_id=realm_id,
+        company_name=row["company_name"],
+        connected_at=from_text(row["connected_at"]),
+        connected_by=row["connected_by_email"],
+        disconnected_at=from_text(row["disconnected_at"]),
+        disconnected_by=row["disconnected_by_email"],
+        access_expires_at=from_text(row["access_expires_at"]),
+        refresh_expires_at=from_text(row["refresh_expires_at"]),
+        refresh_hard_expires_at=from_text(row["refresh_hard_expires_at"]),
+        last_refreshed_at=from_text(row["last_refreshed_at"]),
+        last_sync=synclog.last_run(conn, org.id, realm_id),
+        datasets_available=synclog.datasets(conn, org.id, realm_id),
+        settings=settings,
+    )

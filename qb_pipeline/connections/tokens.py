@@ -1,0 +1,215 @@
+"""The single function that hands out a valid access token for an organization.
+
+Refresh-token rotation is the path where a mistake disconnects a customer, so:
+- a refresh happens only under the organization's cross-process lock (locks.py);
+- inside the lock the row is read again: another process may have refreshed meanwhile,
+  and then its fresh access token is used instead of refreshing a second time;
+- the rotated refresh token and the new access token are committed in one transaction
+  before the access token is returned to anyone;
+- `invalid_grant` moves the connection to `reauthorization_required` (tokens erased, a
+  clear reason stored and audited) and raises ReauthorizationRequired.
+"""
+
+from __future__ import annotations
+
+import hmac
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from qb_pipeline.connections import audit
+from qb_pipeline.connections.crypto import TokenCipher
+from qb_pipeline.connections.db import from_text, open_db, to_text, transaction, utcnow
+from qb_pipeline.connections.errors import (
+    IntuitUnavailable,
+    NotConnected,
+    ReauthorizationRequired,
+    RefreshFailed,
+)
+from qb_pipeline.connections.locks import connection_lock
+from qb_pipeline.connections.models import (
+    CONNECTED,
+    REAUTHORIZATION_REQUIRED,
+    AccessToken,
+    Organization,
+)
+from qb_pipeline.connections.oauth_flow import IntuitOAuth, TokenRejected
+
+# Refresh when fewer than this remain, so a token handed out lasts through a request.
+REFRESH_MARGIN = timedelta(minutes=5)
+INVALID_GRANT_REASON = (
+    "QuickBooks refused the stored refresh token (invalid_grant); an admin must reconnect"
+)
+
+
+def read_connection(conn: sqlite3.Connection, org_id: int) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT * FROM quickbooks_connections WHERE org_id = ?", (org_id,)
+    ).fetchone()
+
+
+def _require_connected(row: sqlite3.Row | None, org: Organization) -> sqlite3.Row:
+    if row is not None and row["status"] == REAUTHORIZATION_REQUIRED:
+        raise ReauthorizationRequired(f"{org.slug}: {row['status_reason'] or INVALID_GRANT_REASON}")
+    if row is None or row["status"] != CONNECTED:
+        raise NotConnected(
+            f"organization {org.slug} is not connected to QuickBooks; an admin can connect it "
+            f"with: qb-pipeline connect --org {org.slug} --as EMAIL"
+        )
+    return row
+
+
+def _usable(
+    row: sqlite3.Row,
+    cipher: TokenCipher,
+    now: datetime,
+    min_valid: timedelta,
+    rejected: str | None,
+) -> AccessToken | None:
+    """The stored access token if it stays valid for `min_valid` and was not `rejected`."""
+    expires_at = from_text(row["access_expires_at"])
+    if expires_at is None or expires_at - now < min_valid:
+        return None
+    value = cipher.decrypt(row["access_token_encrypted"])
+    if rejected is not None and hmac.compare_digest(value.encode(), rejected.encode()):
+        return None
+    return AccessToken(value=value, realm_id=row["realm_id"], expires_at=expires_at)
+
+
+def access_token(
+    db_path: Path,
+    home: Path,
+    cipher: TokenCipher,
+    oauth: IntuitOAuth,
+    org: Organization,
+    *,
+    min_valid: timedelta = REFRESH_MARGIN,
+    rejected: str | None = None,
+) -> AccessToken:
+    """A valid access token for `org`'s connected company, refreshed if needed.
+
+    `min_valid`: refresh when less than this remains (default 5 minutes).
+    `rejected`: an access token QuickBooks answered 401 to; if it is still the stored one,
+    it is refreshed even though its recorded expiry has not come (Intuit may end a token
+    early), and if another process already replaced it, the replacement is returned.
+    """
+    with open_db(db_path) as conn:
+        row = _require_connected(read_connection(conn, org.id), org)
+        token = _usable(row, cipher, utcnow(), min_valid, rejected)
+    if token is not None:
+        return token
+    with connection_lock(home, org.slug), open_db(db_path) as conn:
+        # Read again inside the lock: another process may have refreshed while we waited.
+        row = _require_connected(read_connection(conn, org.id), org)
+        token = _usable(row, cipher, utcnow(), min_valid, rejected)
+        if token is not None:
+            return token
+        return _refresh(conn, row, cipher, oauth, org)
+
+
+def _refresh(
+    conn: sqlite3.Connection,
+    row: sqlite3.Row,
+    cipher: TokenCipher,
+    oauth: IntuitOAuth,
+    org: Organization,
+) -> AccessToken:
+    """Refresh with the stored refresh token; the caller holds the connection lock."""
+    old_refresh_encrypted = row["refresh_token_encrypted"]
+    old_refresh = cipher.decrypt(old_refresh_encrypted)
+    realm_id = row["realm_id"]
+    try:
+        tokens = oauth.refresh(old_refresh)
+    except TokenRejected as error:
+        if error.error == "invalid_grant":
+            _mark_reauthorization_required(conn, org, realm_id, old_refresh_encrypted)
+            raise ReauthorizationRequired(f"{org.slug}: {INVALID_GRANT_REASON}") from None
+        with transaction(conn):
+            audit.record(
+                conn,
+                "token refresh failed",
+                audit.FAILED,
+                org_id=org.id,
+                actor=audit.SYSTEM_ACTOR,
+                realm_id=realm_id,
+                error=error.error,
+            )
+        raise RefreshFailed(
+            f"{org.slug}: QuickBooks refused to refresh the access token ({error.error})"
+        ) from None
+    except IntuitUnavailable as error:
+        with transaction(conn):
+            audit.record(
+                conn,
+                "token refresh failed",
+                audit.FAILED,
+                org_id=org.id,
+                actor=audit.SYSTEM_ACTOR,
+                realm_id=realm_id,
+                error=str(error),
+            )
+        raise
+    now = utcnow()
+    with transaction(conn):
+        # Conditional on the refresh token we used: the lock makes a change impossible, and
+        # if it ever happened we must not overwrite a newer connection's tokens.
+        updated = conn.execute(
+            "UPDATE quickbooks_connections SET access_token_encrypted = ?,"
+            " refresh_token_encrypted = ?, access_expires_at = ?,"
+            " refresh_expires_at = COALESCE(?, refresh_expires_at),"
+            " refresh_hard_expires_at = COALESCE(?, refresh_hard_expires_at),"
+            " last_refreshed_at = ?, updated_at = ?"
+            " WHERE id = ? AND status = ? AND refresh_token_encrypted = ?",
+            (
+                cipher.encrypt(tokens.access_token),
+                cipher.encrypt(tokens.refresh_token),
+                to_text(tokens.access_expires_at),
+                to_text(tokens.refresh_expires_at),
+                to_text(tokens.refresh_hard_expires_at),
+                to_text(now),
+                to_text(now),
+                row["id"],
+                CONNECTED,
+                old_refresh_encrypted,
+            ),
+        ).rowcount
+        if updated != 1:
+            raise NotConnected(f"{org.slug}: the QuickBooks connection changed during a refresh")
+        rotated = not hmac.compare_digest(tokens.refresh_token.encode(), old_refresh.encode())
+        audit.record(
+            conn,
+            "token refreshed",
+            audit.OK,
+            org_id=org.id,
+            actor=audit.SYSTEM_ACTOR,
+            realm_id=realm_id,
+            refresh_token_rotated=rotated,
+            access_expires_at=to_text(tokens.access_expires_at),
+            refresh_expires_at=to_text(tokens.refresh_expires_at),
+        )
+    return AccessToken(tokens.access_token, realm_id, tokens.access_expires_at)
+
+
+def _mark_reauthorization_required(
+    conn: sqlite3.Connection, org: Organization, realm_id: str, old_refresh_encrypted: str
+) -> None:
+    now = to_text(utcnow())
+    with transaction(conn):
+        # The refresh token is dead at Intuit: erase both tokens, keep who/when/which company.
+        conn.execute(
+            "UPDATE quickbooks_connections SET status = ?, status_reason = ?,"
+            " access_token_encrypted = NULL, refresh_token_encrypted = NULL,"
+            " access_expires_at = NULL, refresh_expires_at = NULL,"
+            " refresh_hard_expires_at = NULL, updated_at = ?"
+            " WHERE org_id = ? AND refresh_token_encrypted = ?",
+            (REAUTHORIZATION_REQUIRED, INVALID_GRANT_REASON, now, org.id, old_refresh_encrypted),
+        )
+        audit.record(
+            conn,
+            "reauthorization required",
+            audit.FAILED,
+            org_id=org.id,
+            actor=audit.SYSTEM_ACTOR,
+            realm_id=realm_id,
+            reason=INVALID_GRANT_REASON,
+        )

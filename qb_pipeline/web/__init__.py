@@ -1,0 +1,1 @@
+"""The web app: sign-in and the Integrations area (Starlette, server-rendered)."""

@@ -1,0 +1,113 @@
+"""The web app: sign-in and the Integrations area, server-rendered, no JavaScript, no build."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from qb_pipeline.config import Settings
+from qb_pipeline.connections.errors import (
+    IntegrationError,
+    IntuitUnavailable,
+    NotFound,
+    PermissionDenied,
+)
+from qb_pipeline.connections.service import IntegrationService
+from qb_pipeline.web import auth, routes_integrations
+from qb_pipeline.web.access_log import AccessLogAndHeaders, content_security_policy
+from qb_pipeline.web.csrf import CsrfRejected
+from qb_pipeline.web.pages import PageError, error_page, see_other
+from qb_pipeline.web.session import SessionMiddleware, session_signing_key
+
+log = logging.getLogger(__name__)
+
+CSRF_MESSAGE = (
+    "This form was not sent from this site or has expired, so nothing was changed. "
+    "Go back, reload the page and try again."
+)
+HTTP_TITLES = {404: "Page not found", 405: "Method not allowed"}
+
+
+async def home(request: Request) -> Response:
+    return see_other("/integrations" if request.session.get("user") else "/sign-in")
+
+
+async def on_page_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, PageError)
+    return error_page(request, error.status, error.title, error.message)
+
+
+async def on_sign_in_required(request: Request, _error: Exception) -> Response:
+    return auth.sign_in_redirect(request)
+
+
+async def on_csrf_rejected(request: Request, _error: Exception) -> Response:
+    log.warning("CSRF check failed: %s %s", request.method, request.url.path)
+    return error_page(request, 403, "Form not accepted", CSRF_MESSAGE)
+
+
+async def on_integration_error(request: Request, error: Exception) -> Response:
+    if isinstance(error, PermissionDenied):
+        return error_page(request, 403, "Not allowed", str(error))
+    if isinstance(error, NotFound):
+        # Same answer as for someone else's organization, so slugs cannot be probed.
+        slug = request.path_params.get("slug")
+        if slug:
+            email = request.session.get("user")
+            message = f"Your account ({email}) is not a member of the organization '{slug}'."
+            return error_page(request, 403, "Not a member", message)
+        return error_page(request, 404, "Not found", str(error))
+    if isinstance(error, IntuitUnavailable):
+        return error_page(request, 502, "QuickBooks unavailable", str(error))
+    return error_page(request, 400, "Request not completed", str(error))
+
+
+async def on_http_exception(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    title = HTTP_TITLES.get(error.status_code, "Request not completed")
+    message = "There is no page at this address." if error.status_code == 404 else error.detail
+    response = error_page(request, error.status_code, title, message)
+    if error.headers:
+        response.headers.update(error.headers)
+    return response
+
+
+def create_app(settings: Settings, service: IntegrationService | None = None) -> Starlette:
+    """The Starlette app; `service` defaults to one built from `settings`.
+
+    Raises ConfigError (naming the variable) when the settings cannot work."""
+    service = service or IntegrationService(settings)
+    routes = [
+        Route("/", home, methods=["GET"]),
+        *auth.routes(),
+        *routes_integrations.routes(),
+        Mount(
+            "/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"
+        ),
+    ]
+    csp = content_security_policy(settings.endpoints.authorize_url)
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(AccessLogAndHeaders, csp=csp),
+            Middleware(SessionMiddleware, key=session_signing_key(settings)),
+        ],
+        exception_handlers={
+            PageError: on_page_error,
+            auth.SignInRequired: on_sign_in_required,
+            CsrfRejected: on_csrf_rejected,
+            IntegrationError: on_integration_error,
+            HTTPException: on_http_exception,
+        },
+    )
+    app.state.settings = settings
+    app.state.service = service
+    return app

@@ -1,0 +1,65 @@
+"""A separate OS process that asks for access tokens and uses them, for the rotation tests.
+
+Started with the `spawn` method, so it shares nothing with the test process but QBP_HOME
+(the control DB and the lock files) and the emulator over loopback HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import httpx
+
+from qb_pipeline.config import load_settings
+from qb_pipeline.connections import IntegrationService
+
+BARRIER_TIMEOUT = 120
+
+
+def company_info_status(api_base: str, realm_id: str, access_token: str) -> int:
+    return httpx.get(
+        f"{api_base}/v3/company/{realm_id}/companyinfo/{realm_id}",
+        params={"minorversion": "75"},
+        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+        timeout=30,
+    ).status_code
+
+
+def run(
+    env: dict[str, str],
+    org: str,
+    rounds: int,
+    forced_refreshes: int,
+    barrier: threading.Barrier,
+    results,
+) -> None:
+    """Rounds in step with the test (which expires every access token before each round),
+    then `forced_refreshes` refreshes as fast as possible. Reports counts or the error."""
+    outcome: dict = {"used": 0, "retried_after_401": 0, "forced": 0, "error": None}
+    try:
+        service = IntegrationService(load_settings(env))
+        api_base = env["QBO_EMULATOR_URL"]
+        for _ in range(rounds):
+            barrier.wait(BARRIER_TIMEOUT)
+            token = service.access_token(org)
+            status = company_info_status(api_base, token.realm_id, token.value)
+            if status == 401:  # expired early at Intuit: ask for a replacement of this one
+                token = service.access_token(org, rejected=token.value)
+                status = company_info_status(api_base, token.realm_id, token.value)
+                outcome["retried_after_401"] += 1
+            if status != 200:
+                raise AssertionError(f"CompanyInfo answered HTTP {status} with a fresh token")
+            outcome["used"] += 1
+            barrier.wait(BARRIER_TIMEOUT)
+        for _ in range(forced_refreshes):
+            # Wanting 2 hours of validity from 1-hour tokens forces a refresh every time.
+            token = service.access_token(org, min_valid=timedelta(hours=2))
+            status = company_info_status(api_base, token.realm_id, token.value)
+            if status != 200:
+                raise AssertionError(f"CompanyInfo answered HTTP {status} after a refresh")
+            outcome["forced"] += 1
+    except Exception as error:
+        outcome["error"] = f"{type(error).__name__}: {error}"
+        barrier.abort()  # release everyone else instead of letting them time out
+    results.put(outcome)

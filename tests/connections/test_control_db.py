@@ -1,0 +1,174 @@
+"""The control DB: versioned migrations and the constraints the database itself enforces."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from qb_pipeline.connections import IntegrationService
+from qb_pipeline.connections.db import connect, migrate, migration_files, split_statements
+
+EXPECTED_TABLES = {
+    "organizations",
+    "users",
+    "memberships",
+    "quickbooks_connections",
+    "oauth_states",
+    "sync_runs",
+    "datasets",
+    "integration_settings",
+    "audit_log",
+    "schema_migrations",
+}
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name for (name,) in rows}
+
+
+def recorded_versions(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version"
+        ).fetchall()
+
+
+def test_starting_the_service_creates_qbp_home_and_applies_the_migrations(make_settings, home):
+    service = IntegrationService(make_settings())
+
+    assert service.applied_migrations == ["0001_initial"]
+    assert home.is_dir()
+    assert tables(home / "control.sqlite3") >= EXPECTED_TABLES
+    assert recorded_versions(home / "control.sqlite3") == [("0001", "initial")]
+
+
+def test_migrations_are_applied_once(make_settings, home):
+    IntegrationService(make_settings())
+    again = IntegrationService(make_settings())
+
+    assert again.applied_migrations == []
+    assert recorded_versions(home / "control.sqlite3") == [("0001", "initial")]
+
+
+def test_services_starting_at_once_apply_each_migration_once(make_settings, home):
+    settings = make_settings()
+    results, errors = [], []
+
+    def start() -> None:
+        try:
+            results.append(IntegrationService(settings).applied_migrations)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(results, key=len) == [[], [], [], ["0001_initial"]]
+
+
+def test_later_migrations_run_in_version_order_each_in_one_transaction(tmp_path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0002_add_note.sql").write_text("ALTER TABLE thing ADD COLUMN note TEXT;\n")
+    (folder / "0001_create.sql").write_text(
+        "-- a comment before\nCREATE TABLE thing (id INTEGER PRIMARY KEY);\n"
+    )
+    conn = connect(tmp_path / "db.sqlite3")
+
+    assert migrate(conn, folder) == ["0001_create", "0002_add_note"]
+
+    # A failing migration leaves neither its first statements nor its version behind.
+    (folder / "0010_broken.sql").write_text(
+        "CREATE TABLE half_done (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
+    )
+    with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+        migrate(conn, folder)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "half_done" not in names
+    versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
+    assert versions == ["0001", "0002"]
+
+    (folder / "0010_broken.sql").write_text("CREATE TABLE half_done (id INTEGER);\n")
+    assert migrate(conn, folder) == ["0010_broken"]
+    assert migrate(conn, folder) == []
+
+
+def test_migration_files_must_carry_a_version_number(tmp_path):
+    (tmp_path / "initial.sql").write_text("CREATE TABLE t (id INTEGER);\n")
+
+    with pytest.raises(RuntimeError, match=r"NNNN_name\.sql"):
+        migration_files(tmp_path)
+
+
+def test_the_shipped_migrations_split_into_whole_statements():
+    for version, _name, sql in migration_files():
+        statements = split_statements(sql)
+        assert statements, version
+        assert all(sqlite3.complete_statement(s) for s in statements)
+
+
+def test_a_second_connection_row_for_one_organization_is_refused_by_the_database(
+    make_settings, home
+):
+    service = IntegrationService(make_settings())
+    org = service.create_org("acme", "Acme Inc")
+    conn = sqlite3.connect(home / "control.sqlite3")
+    insert = (
+        "INSERT INTO quickbooks_connections (org_id, realm_id, company_name, status, updated_at)"
+        " VALUES (?, ?, ?, 'disconnected', '2026-01-01T00:00:00+00:00')"
+    )
+    conn.execute(insert, (org.id, "111", "First"))
+    conn.commit()
+
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        conn.execute(insert, (org.id, "222", "Second"))
+
+
+def test_the_database_refuses_unknown_roles_and_connection_states(make_settings, home):
+    service = IntegrationService(make_settings())
+    org = service.create_org("acme", "Acme Inc")
+    conn = sqlite3.connect(home / "control.sqlite3")
+
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute(
+            "INSERT INTO quickbooks_connections (org_id, realm_id, status, updated_at)"
+            " VALUES (?, '1', 'half-connected', '2026-01-01T00:00:00+00:00')",
+            (org.id,),
+        )
+    conn.execute("INSERT INTO users (email, password_hash, created_at) VALUES ('x@y.z', 'h', 't')")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute(
+            "INSERT INTO memberships (user_id, org_id, role, created_at)"
+            " VALUES (last_insert_rowid(), ?, 'owner', 't')",
+            (org.id,),
+        )
+    # A connected row without tokens is refused too.
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute(
+            "INSERT INTO quickbooks_connections (org_id, realm_id, status, updated_at)"
+            " VALUES (?, '1', 'connected', '2026-01-01T00:00:00+00:00')",
+            (org.id,),
+        )
+
+
+def test_new_organizations_get_the_default_integration_settings(make_settings):
+    service = IntegrationService(make_settings())
+    service.create_org("acme", "Acme Inc")
+
+    settings = service.settings("acme")
+
+    assert (settings.auto_sync, settings.frequency, settings.local_time) == (
+        True,
+        "nightly",
+        "02:00",
+    )
+    assert (settings.timezone, settings.history_years) == ("UTC", 3)
