@@ -1,0 +1,43 @@
+"""The README's main command: runs from nothing, twice, and shows the connected company."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+QB_PIPELINE = Path(sys.executable).with_name("qb-pipeline")
+
+
+def run_demo(cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QBP_", "QBO_"))}
+    return subprocess.run(
+        [str(QB_PIPELINE), "demo", "--today", "2026-11-15"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_demo_connects_the_demo_company_and_can_run_again(tmp_path):
+    first = run_demo(tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Harbor & Pine Outfitters" in first.stdout
+    assert "Alder Creek Landscaping" in first.stdout  # every served company is listed
+    assert "QuickBooks:          connected" in first.stdout
+    assert "Connected 'demo' to Harbor & Pine Outfitters" in first.stdout
+    home = tmp_path / ".qbp"
+    assert (home / "control.sqlite3").exists()
+    assert (home / "secret.key").stat().st_mode & 0o077 == 0
+    password = (home / "demo-admin-password").read_text().strip()
+    assert (home / "demo-admin-password").stat().st_mode & 0o077 == 0
+    assert password not in first.stdout + first.stderr
+
+    second = run_demo(tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "QuickBooks:          connected" in second.stdout
+    assert (home / "demo-admin-password").read_text().strip() == password
