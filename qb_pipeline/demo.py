@@ -106,5 +106,3 @@ def _connect(service: IntegrationService, realm_id: str) -> None:
         redirect_uri=DEMO_REDIRECT_URI,
     )
     click.echo(f"Connected {DEMO_ORG!r} to {connected.company_name} through the OAuth flow.")
-
-
