@@ -107,6 +107,21 @@ def access_token(
         return _refresh(conn, row, cipher, oauth, org)
 
 
+def _audit_refresh_failure(
+    conn: sqlite3.Connection, org: Organization, realm_id: str, error: str
+) -> None:
+    with transaction(conn):
+        audit.record(
+            conn,
+            "token refresh failed",
+            audit.FAILED,
+            org_id=org.id,
+            actor=audit.SYSTEM_ACTOR,
+            realm_id=realm_id,
+            error=error,
+        )
+
+
 def _refresh(
     conn: sqlite3.Connection,
     row: sqlite3.Row,
@@ -124,30 +139,12 @@ def _refresh(
         if error.error == "invalid_grant":
             _mark_reauthorization_required(conn, org, realm_id, old_refresh_encrypted)
             raise ReauthorizationRequired(f"{org.slug}: {INVALID_GRANT_REASON}") from None
-        with transaction(conn):
-            audit.record(
-                conn,
-                "token refresh failed",
-                audit.FAILED,
-                org_id=org.id,
-                actor=audit.SYSTEM_ACTOR,
-                realm_id=realm_id,
-                error=error.error,
-            )
+        _audit_refresh_failure(conn, org, realm_id, error.error)
         raise RefreshFailed(
             f"{org.slug}: QuickBooks refused to refresh the access token ({error.error})"
         ) from None
     except IntuitUnavailable as error:
-        with transaction(conn):
-            audit.record(
-                conn,
-                "token refresh failed",
-                audit.FAILED,
-                org_id=org.id,
-                actor=audit.SYSTEM_ACTOR,
-                realm_id=realm_id,
-                error=str(error),
-            )
+        _audit_refresh_failure(conn, org, realm_id, str(error))
         raise
     now = utcnow()
     with transaction(conn):

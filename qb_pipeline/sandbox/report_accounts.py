@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from qb_pipeline.sandbox.chart import CLASSIFICATION_BY_TYPE
 from qb_pipeline.sandbox.models import Company
 
 # Statement order of account types.
@@ -22,16 +23,6 @@ TYPE_ORDER: tuple[str, ...] = (
 )  # fmt: skip
 PNL_TYPES: frozenset[str] = frozenset(TYPE_ORDER[10:])
 DEBIT_CLASSIFICATIONS: frozenset[str] = frozenset({"Asset", "Expense"})
-_CLASSIFICATION_BY_TYPE: dict[str, str] = {
-    **dict.fromkeys(TYPE_ORDER[:5], "Asset"),
-    **dict.fromkeys(TYPE_ORDER[5:9], "Liability"),
-    "Equity": "Equity",
-    "Income": "Revenue",
-    "Other Income": "Revenue",
-    "Cost of Goods Sold": "Expense",
-    "Expense": "Expense",
-    "Other Expense": "Expense",
-}
 
 
 @dataclass(frozen=True)
@@ -74,7 +65,7 @@ class Chart:
         self._sort_key: dict[str, tuple] = {}
         for record in records:
             account_type = record["AccountType"]
-            classification = record.get("Classification") or _CLASSIFICATION_BY_TYPE.get(
+            classification = record.get("Classification") or CLASSIFICATION_BY_TYPE.get(
                 account_type, "Asset"
             )
             number = record.get("AcctNum") if numbers else None
