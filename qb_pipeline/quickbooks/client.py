@@ -1,0 +1,514 @@
+"""QuickBooksClient: every call this project makes to the QuickBooks Online data API.
+
+Read-only by construction: the client has no generic request method. Its public methods
+send GET requests, and POST only for `query` (long statements travel in the body), which
+reads. Every request carries `minorversion` and `Accept: application/json`, goes through the
+per-realm limiter, and is retried with backoff on 429, 500, 502, 503, 504, timeouts and
+connection errors. A 401 gets exactly one token refresh and one retry. Every other fault is
+raised at once as a QuickBooksError carrying code, message, detail and `intuit_tid`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from qb_pipeline.quickbooks.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    NetworkError,
+    QuickBooksError,
+    ReportRangeTooWide,
+    ServerError,
+    ThrottledError,
+)
+from qb_pipeline.quickbooks.faults import Fault, fault_in_json, parse_fault
+from qb_pipeline.quickbooks.limiter import RequestLimiter, UnlimitedLimiter, shared_limiter
+from qb_pipeline.quickbooks.reports import truncation_marker
+from qb_pipeline.quickbooks.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    from qb_pipeline.connections import IntegrationService
+
+try:
+    import orjson
+
+    _loads: Callable[[bytes], Any] = orjson.loads
+except ImportError:  # pragma: no cover - orjson is a dependency
+    import json
+
+    _loads = json.loads
+
+log = logging.getLogger(__name__)
+
+TokenProvider = Callable[[str | None], str]
+
+MINOR_VERSION = 75
+# Intuit caps a query page at 1,000 records.
+MAX_PAGE_SIZE = 1000
+# A GET URL this long risks proxies' limits; longer statements go in a POST body.
+MAX_GET_QUERY_CHARS = 2000
+# The cached token is re-read from the provider this often (the connection service hands
+# out tokens valid for at least 5 more minutes, and refreshes them when they are not).
+TOKEN_REREAD_SECONDS = 60.0
+# CDC answers at most 1,000 objects per entity and has no paging.
+CDC_CAP = 1000
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_RECORD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_REALM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_QUERY_RESOURCES = ("query",)
+
+
+@dataclass(frozen=True)
+class CdcResult:
+    """What changed since a moment: records per entity (deleted ones as `{"status":
+    "Deleted", "Id", ...}` stubs) and the server time of the answer (the next watermark)."""
+
+    entities: dict[str, list[dict]]
+    time: datetime | None
+    capped: tuple[str, ...] = field(default=())  # entities at CDC's 1,000-object cap
+
+
+class QuickBooksClient:
+    """A connection-reusing client for one company (realm)."""
+
+    def __init__(
+        self,
+        realm_id: str,
+        api_base: str,
+        token_provider: TokenProvider,
+        *,
+        limiter: RequestLimiter | None = None,
+        minorversion: int = MINOR_VERSION,
+        timeout: float = 120.0,
+        max_attempts: int = 6,
+        user_agent: str = "qb-goals",
+        retry_policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """`token_provider(rejected)` returns an access token; `rejected` is the token that
+        just got a 401 (the provider must then return a refreshed one) or None.
+        `limiter`: None means no limits (tests); `for_org` passes the shared one.
+        `retry_policy`: the waits between attempts (tests pass tiny ones).
+        `transport`: an httpx transport (a proxy, custom TLS, or a recorder in tests)."""
+        if not _REALM.match(realm_id or ""):
+            raise ValueError(f"realm id {realm_id!r} is not a QuickBooks realm id")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        self.realm_id = realm_id
+        self.api_base = api_base.rstrip("/")
+        self.minorversion = minorversion
+        self.max_attempts = max_attempts
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.limiter: RequestLimiter = limiter or UnlimitedLimiter()
+        self._token_provider = token_provider
+        self._token: str | None = None
+        self._token_read_at = 0.0
+        self._token_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self.requests_made = 0
+        self.responses_by_status: Counter[int] = Counter()
+        self.network_errors = 0
+        self._company_path = f"/v3/company/{realm_id}"
+        self._http = httpx.Client(
+            base_url=self.api_base,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
+            headers={"Accept": "application/json", "User-Agent": user_agent},
+            # Keep-alive pool sized to Intuit's 10 concurrent requests per realm.
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    @classmethod
+    def for_org(cls, service: IntegrationService, org_slug: str, **kw: Any) -> QuickBooksClient:
+        """A client for the organization's connected company, using the connection
+        service's tokens and the per-realm limiter shared under QBP_HOME.
+
+        Raises NotConnected or ReauthorizationRequired before any request is made."""
+        from qb_pipeline.connections.errors import NotConnected, ReauthorizationRequired
+        from qb_pipeline.connections.models import REAUTHORIZATION_REQUIRED
+
+        current = service.status(org_slug)
+        if current.status == REAUTHORIZATION_REQUIRED:
+            reason = current.status_reason or "QuickBooks refused the stored refresh token"
+            raise ReauthorizationRequired(
+                f"{org_slug}: {reason}; an admin must reconnect QuickBooks before a sync"
+            )
+        if not current.is_connected or not current.realm_id:
+            raise NotConnected(
+                f"organization {org_slug} is not connected to QuickBooks "
+                f"({current.status.replace('_', ' ')}); an admin can connect it with: "
+                f"qb-pipeline connect --org {org_slug} --as EMAIL"
+            )
+        if kw.get("limiter") is None:  # pass UnlimitedLimiter() to go unlimited
+            kw["limiter"] = shared_limiter(service.config.home)
+
+        def token_provider(rejected: str | None) -> str:
+            return service.access_token(org_slug, rejected=rejected).value
+
+        return cls(current.realm_id, service.config.endpoints.api_base, token_provider, **kw)
+
+    def __repr__(self) -> str:
+        return f"QuickBooksClient(realm_id={self.realm_id!r}, api_base={self.api_base!r})"
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> QuickBooksClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reads ------------------------------------------------------------------------------
+    def query(self, statement: str) -> dict:
+        """The `QueryResponse` of one query statement (`{}` when nothing matched)."""
+        statement = statement.strip()
+        if len(statement) > MAX_GET_QUERY_CHARS:
+            body = self._send(
+                "POST", "query", content=statement.encode("utf-8"), content_type="application/text"
+            )
+        else:
+            body = self._send("GET", "query", params={"query": statement})
+        response = body.get("QueryResponse")
+        return response if isinstance(response, dict) else {}
+
+    def query_all(
+        self,
+        entity: str,
+        where: str | None = None,
+        order_by: str = "MetaData.LastUpdatedTime",
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[list[dict]]:
+        """Every matching record, a page (list) at a time, by STARTPOSITION paging; stops on
+        a page shorter than `page_size` (Intuit's `totalCount` is not reliable)."""
+        _check_identifier(entity, "entity")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        base = f"SELECT * FROM {entity}"
+        if where:
+            base += f" WHERE {where}"
+        if order_by:
+            base += f" ORDERBY {order_by}"
+        position = 1
+        while True:
+            page = self.query(f"{base} STARTPOSITION {position} MAXRESULTS {page_size}")
+            records = _records(page, entity)
+            if records:
+                yield records
+            if len(records) < page_size:
+                return
+            position += page_size
+
+    def count(self, entity: str, where: str | None = None) -> int:
+        """`SELECT COUNT(*)`: how many records match."""
+        _check_identifier(entity, "entity")
+        statement = f"SELECT COUNT(*) FROM {entity}" + (f" WHERE {where}" if where else "")
+        return int(self.query(statement).get("totalCount", 0))
+
+    def read(self, entity: str, entity_id: str) -> dict:
+        """One record by id (`GET /{entity}/{id}`)."""
+        _check_identifier(entity, "entity")
+        if not _RECORD_ID.match(entity_id or ""):
+            raise ValueError(f"record id {entity_id!r} is not a QuickBooks id")
+        body = self._send("GET", f"{entity.lower()}/{quote(entity_id, safe='')}")
+        return _member(body, entity)
+
+    def company_info(self) -> dict:
+        body = self._send("GET", f"companyinfo/{self.realm_id}")
+        return _member(body, "CompanyInfo")
+
+    def preferences(self) -> dict:
+        return _member(self._send("GET", "preferences"), "Preferences")
+
+    def report(self, name: str, params: Mapping[str, str]) -> dict:
+        """A report (`GET /reports/{name}`). Raises ReportRangeTooWide when the gateway
+        times out repeatedly or the report is truncated: ask again with a shorter range."""
+        _check_identifier(name, "report name")
+        report = self._send("GET", f"reports/{name}", params=dict(params), report=True)
+        marker = truncation_marker(report)
+        if marker is not None:
+            raise ReportRangeTooWide(
+                f"QuickBooks truncated the {name} report: {marker}",
+                status=200,
+                path=f"{self._company_path}/reports/{name}",
+            )
+        return report
+
+    def cdc(self, entities: Sequence[str], changed_since: datetime) -> CdcResult:
+        """Records of `entities` changed since `changed_since` (within the last 30 days),
+        deletions included as stubs."""
+        if not entities:
+            raise ValueError("cdc needs at least one entity")
+        for entity in entities:
+            _check_identifier(entity, "entity")
+        if changed_since.tzinfo is None:
+            raise ValueError("changed_since must be timezone-aware")
+        body = self._send(
+            "GET",
+            "cdc",
+            params={
+                "entities": ",".join(entities),
+                "changedSince": changed_since.isoformat(timespec="seconds"),
+            },
+        )
+        found: dict[str, list[dict]] = {}
+        for block in body.get("CDCResponse") or []:
+            for response in (block or {}).get("QueryResponse") or []:
+                for key, value in (response or {}).items():
+                    if isinstance(value, list):
+                        found.setdefault(key, []).extend(value)
+        capped = tuple(sorted(name for name, records in found.items() if len(records) >= CDC_CAP))
+        return CdcResult(entities=found, time=_parse_time(body.get("time")), capped=capped)
+
+    # -- the one way out ---------------------------------------------------------------------
+    def _send(
+        self,
+        method: Literal["GET", "POST"],
+        resource: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        report: bool = False,
+    ) -> dict:
+        """Send a read to `/v3/company/{realm}/{resource}` with retries; the decoded body."""
+        # Structural guard: nothing but reads ever leaves this client.
+        if method == "POST":
+            if resource not in _QUERY_RESOURCES:
+                raise ValueError(f"POST is only for query, not {resource!r}")
+        elif method != "GET":
+            raise ValueError(f"the QuickBooks client only reads; {method!r} is not allowed")
+        path = f"{self._company_path}/{resource}"
+        query = {**(params or {}), "minorversion": str(self.minorversion)}
+        headers = {"Content-Type": content_type} if content_type else {}
+        failures = 0
+        gateway_timeouts = 0
+        refreshed = False
+        while True:
+            token = self._current_token()
+            request = self._http.build_request(
+                method,
+                path,
+                params=query,
+                content=content,
+                headers={**headers, "Authorization": f"Bearer {token}"},
+            )
+            outcome = self._attempt(request, path)
+            if isinstance(outcome, httpx.TransportError):
+                failures += 1
+                if failures >= self.max_attempts:
+                    raise NetworkError(
+                        f"QuickBooks could not be reached after {failures} attempts: "
+                        f"{type(outcome).__name__}",
+                        path=path,
+                    ) from None
+                self._wait(failures, throttled=False, retry_after=None, path=path)
+                continue
+            response = outcome
+            status = response.status_code
+            if status == 200:
+                return self._decode(response, path)
+            if status == 401 and not refreshed:
+                # Intuit may end a token early: one refresh, one retry, no backoff.
+                refreshed = True
+                self._refresh_token(rejected=token)
+                continue
+            if status in RETRYABLE_STATUSES:
+                failures += 1
+                if status == 504 and report:
+                    gateway_timeouts += 1
+                    if gateway_timeouts >= self.retry_policy.report_gateway_attempts:
+                        raise self._error(response, path, ReportRangeTooWide)
+                if failures >= self.max_attempts:
+                    kind = ThrottledError if status == 429 else ServerError
+                    raise self._error(response, path, kind)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                self._wait(failures, throttled=status == 429, retry_after=retry_after, path=path)
+                continue
+            if status == 401:
+                raise self._error(response, path, AuthenticationError)
+            if status == 403:
+                raise self._error(response, path, AuthorizationError)
+            raise self._error(response, path, QuickBooksError)
+
+    def _attempt(self, request: httpx.Request, path: str) -> httpx.Response | httpx.TransportError:
+        """One request through the limiter; the response (body read) or the transport error."""
+        with self.limiter.acquire(self.realm_id):
+            started = time.perf_counter()
+            try:
+                response = self._http.send(request)
+                response.read()
+            except httpx.TransportError as error:
+                elapsed = (time.perf_counter() - started) * 1000
+                self._count(None)
+                log.warning(
+                    "QuickBooks %s %s failed after %.0f ms: %s",
+                    request.method,
+                    path,
+                    elapsed,
+                    type(error).__name__,
+                )
+                return error
+        elapsed = (time.perf_counter() - started) * 1000
+        self._count(response.status_code)
+        level = logging.DEBUG if response.status_code == 200 else logging.WARNING
+        log.log(
+            level,
+            "QuickBooks %s %s -> %d in %.0f ms (intuit_tid=%s)",
+            request.method,
+            path,
+            response.status_code,
+            elapsed,
+            _tid(response),
+        )
+        return response
+
+    def _decode(self, response: httpx.Response, path: str) -> dict:
+        try:
+            body = _loads(response.content)
+        except ValueError:
+            fault = parse_fault(response.content, response.headers.get("content-type"))
+            if fault is not None:  # an XML fault with status 200
+                raise _fault_error(QuickBooksError, fault, 200, _tid(response), path) from None
+            raise QuickBooksError(
+                "QuickBooks answered with a body that is not JSON",
+                status=200,
+                intuit_tid=_tid(response),
+                path=path,
+            ) from None
+        if not isinstance(body, dict):
+            raise QuickBooksError(
+                "QuickBooks answered with JSON that is not an object",
+                status=200,
+                intuit_tid=_tid(response),
+                path=path,
+            )
+        fault = fault_in_json(body)
+        if fault is not None:  # a 200 carrying a Fault (legacy answers)
+            raise _fault_error(QuickBooksError, fault, 200, _tid(response), path)
+        return body
+
+    def _error(
+        self, response: httpx.Response, path: str, kind: type[QuickBooksError]
+    ) -> QuickBooksError:
+        fault = parse_fault(response.content, response.headers.get("content-type"))
+        tid = _tid(response)
+        if fault is not None:
+            return _fault_error(kind, fault, response.status_code, tid, path)
+        reason = response.reason_phrase or "error"
+        return kind(
+            f"QuickBooks answered HTTP {response.status_code} {reason}",
+            status=response.status_code,
+            intuit_tid=tid,
+            path=path,
+        )
+
+    def _wait(
+        self, failures: int, *, throttled: bool, retry_after: float | None, path: str
+    ) -> None:
+        delay = self.retry_policy.delay(failures, throttled=throttled, retry_after=retry_after)
+        log.info(
+            "QuickBooks %s: retry %d of %d in %.2f s%s",
+            path,
+            failures,
+            self.max_attempts - 1,
+            delay,
+            " (Retry-After)" if retry_after is not None else "",
+        )
+        self.retry_policy.sleep(delay)
+
+    # -- tokens and counters -----------------------------------------------------------------
+    def _current_token(self) -> str:
+        with self._token_lock:
+            now = time.monotonic()
+            if self._token is None or now - self._token_read_at > TOKEN_REREAD_SECONDS:
+                self._token = self._token_provider(None)
+                self._token_read_at = now
+            return self._token
+
+    def _refresh_token(self, rejected: str) -> None:
+        with self._token_lock:
+            if self._token == rejected:
+                self._token = self._token_provider(rejected)
+                self._token_read_at = time.monotonic()
+            # else another thread already replaced it; use the replacement.
+
+    def _count(self, status: int | None) -> None:
+        with self._stats_lock:
+            self.requests_made += 1
+            if status is None:
+                self.network_errors += 1
+            else:
+                self.responses_by_status[status] += 1
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _tid(response: httpx.Response) -> str | None:
+    # Header lookup ignores case, but older captures spell it `Intuit-Tid` (a hyphen).
+    return response.headers.get("intuit_tid") or response.headers.get("intuit-tid")
+
+
+def _fault_error(
+    kind: type[QuickBooksError], fault: Fault, status: int, tid: str | None, path: str
+) -> QuickBooksError:
+    return kind(
+        fault.message or f"QuickBooks fault {fault.type or ''}".strip(),
+        status=status,
+        code=fault.code,
+        detail=fault.detail,
+        intuit_tid=tid,
+        fault_type=fault.type,
+        path=path,
+    )
+
+
+def _check_identifier(value: str, what: str) -> None:
+    if not _IDENTIFIER.match(value or ""):
+        raise ValueError(f"{what} {value!r} is not a QuickBooks name (letters and digits)")
+
+
+def _records(page: dict, entity: str) -> list[dict]:
+    """The records of a QueryResponse, whatever the casing of the entity key."""
+    records = page.get(entity)
+    if records is None:
+        wanted = entity.lower()
+        records = next(
+            (v for k, v in page.items() if k.lower() == wanted and isinstance(v, list)), []
+        )
+    return records
+
+
+def _member(body: dict, name: str) -> dict:
+    value = body.get(name)
+    if value is None:
+        wanted = name.lower()
+        value = next((v for k, v in body.items() if k.lower() == wanted), None)
+    if not isinstance(value, dict):
+        raise QuickBooksError(f"QuickBooks answered without a {name} object")
+    return value
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+__all__ = ["CdcResult", "QuickBooksClient", "TokenProvider"]
