@@ -1,0 +1,106 @@
+"""The marts goals read, by their contract (../shared/design.md), and nothing else.
+
+Goals never look at qbo_raw or staging: they read the BI contract, so the import can change
+freely behind it. A mart that does not exist yet (an organization that has never synced, or
+`marts.pnl_monthly_by_dimension` / `marts.cash_flow_monthly` before the import provides
+them) reads as an empty relation with the contract's columns, so one missing mart never
+stops the goals that do not need it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# name -> (column, type) of the columns goals read, in contract order.
+MART_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "accounts": (
+        ("org_id", "VARCHAR"),
+        ("realm_id", "VARCHAR"),
+        ("account_id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("fully_qualified_name", "VARCHAR"),
+        ("account_type", "VARCHAR"),
+        ("classification", "VARCHAR"),
+        ("parent_account_id", "VARCHAR"),
+        ("active", "BOOLEAN"),
+    ),
+    "pnl_monthly": (
+        ("org_id", "VARCHAR"),
+        ("realm_id", "VARCHAR"),
+        ("basis", "VARCHAR"),
+        ("month", "DATE"),
+        ("account_id", "VARCHAR"),
+        ("report_group", "VARCHAR"),
+        ("amount", "DECIMAL(18,2)"),
+    ),
+    "pnl_monthly_by_dimension": (
+        ("org_id", "VARCHAR"),
+        ("realm_id", "VARCHAR"),
+        ("basis", "VARCHAR"),
+        ("month", "DATE"),
+        ("account_id", "VARCHAR"),
+        ("dimension", "VARCHAR"),
+        ("dimension_id", "VARCHAR"),
+        ("dimension_name", "VARCHAR"),
+        ("amount", "DECIMAL(18,2)"),
+    ),
+    "balance_sheet_monthly": (
+        ("org_id", "VARCHAR"),
+        ("realm_id", "VARCHAR"),
+        ("basis", "VARCHAR"),
+        ("month_end", "DATE"),
+        ("account_id", "VARCHAR"),
+        ("report_group", "VARCHAR"),
+        ("balance", "DECIMAL(18,2)"),
+    ),
+    # Not in the contract yet: the cash-flow mart this package will read once it exists,
+    # shaped like marts.pnl_monthly.
+    "cash_flow_monthly": (
+        ("org_id", "VARCHAR"),
+        ("realm_id", "VARCHAR"),
+        ("basis", "VARCHAR"),
+        ("month", "DATE"),
+        ("account_id", "VARCHAR"),
+        ("report_group", "VARCHAR"),
+        ("amount", "DECIMAL(18,2)"),
+    ),
+    # Not in the contract yet either: where the company's fiscal year start is read from.
+    "company": (
+        ("org_id", "VARCHAR"),
+        ("realm_id", "VARCHAR"),
+        ("fiscal_year_start_month", "VARCHAR"),
+    ),
+}
+
+EXISTING_MARTS_SQL = """
+SELECT table_name
+FROM information_schema.tables
+WHERE table_schema = 'marts'
+"""
+
+
+def existing_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the relations (tables and views) in the `marts` schema."""
+    return {row[0] for row in con.execute(EXISTING_MARTS_SQL).fetchall()}
+
+
+def relation_sql(name: str, existing: set[str]) -> str:
+    """What to put in FROM for mart `name`: its columns, or an empty relation with them.
+
+    Columns are cast to the contract's types so that a mart built with, say, integer ids
+    or DOUBLE amounts reads the same; ids always compare as text.
+    """
+    columns = MART_COLUMNS[name]
+    if name in existing:
+        select = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns)
+        return f"(SELECT {select} FROM marts.{name})"
+    select = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in columns)
+    return f"(SELECT {select} WHERE false)"
+
+
+def relations(existing: set[str]) -> dict[str, str]:
+    """{mart name: FROM clause} for every mart goals read (see relation_sql)."""
+    return {name: relation_sql(name, existing) for name in MART_COLUMNS}
+
+
+__all__ = ["MART_COLUMNS", "existing_marts", "relation_sql", "relations"]

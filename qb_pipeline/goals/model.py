@@ -1,0 +1,286 @@
+"""Goal definitions: the pydantic model behind `goal_models/**/*.yaml`.
+
+The model checks each field on its own (types, allowed words, ranges, "exactly one of");
+rules that relate fields to each other (a line must belong to the goal's dataset, a formula
+must use its items, ...) live in rules.py, so that every problem can name its own field.
+`goal_models/schema/goal.schema.json` is generated from these classes (see schema.py), and
+goal_models/README.md documents them with examples.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from qb_pipeline.goals.lines import AGGREGATION_BY_DATASET, DATASETS, LINES
+
+Dataset = Literal["profit_and_loss", "balance_sheet", "cash_flow"]
+Basis = Literal["accrual", "cash"]
+Grain = Literal["month", "quarter", "year"]
+Window = Literal["period", "fiscal_ytd", "trailing_12_months"]
+Direction = Literal["increase", "decrease", "maintain"]
+
+GROWTH_BASES = ("previous_period", "same_period_last_year")
+ALL_LINE_GROUPS = tuple(dict.fromkeys(g for lines in LINES.values() for g in lines))
+assert set(DATASETS) == set(Dataset.__args__)  # one list of datasets, two spellings
+
+
+def _id_to_text(value: Any) -> Any:
+    # QuickBooks ids are numeric strings; YAML reads an unquoted 23 as a number.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+QboId = Annotated[
+    str,
+    BeforeValidator(_id_to_text),
+    StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]+$", "maxLength": 40},
+                {"type": "integer", "minimum": 0},
+            ]
+        }
+    ),
+]
+GoalId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+OrgSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,40}$")]
+ItemName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,39}$")]
+Percent = Annotated[FiniteFloat, Field(ge=0, le=100)]
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors: a misspelt `grian:` must not silently fall back to a default.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _exactly_one(model: BaseModel, names: tuple[str, ...]) -> None:
+    given = [n for n in names if getattr(model, n) is not None]
+    if len(given) != 1:
+        found = ", ".join(given) if given else "none"
+        raise ValueError(f"needs exactly one of {', '.join(names)} (found: {found})")
+
+
+def _one_of_schema(*names: str) -> dict[str, Any]:
+    return {"oneOf": [{"required": [n]} for n in names]}
+
+
+class AccountRef(_Strict):
+    """An account of the connected company, by its QuickBooks id."""
+
+    account_id: QboId = Field(
+        description="QuickBooks Account Id (marts.accounts.account_id), not its name or number."
+    )
+    include_subaccounts: bool = Field(
+        False,
+        description="Add the account's sub-accounts (at every depth) to its own amount.",
+    )
+
+
+class LineRef(_Strict):
+    """A report line, by QuickBooks' group key (never its display label)."""
+
+    group: str = Field(
+        description="Report group key, e.g. Income, GrossProfit, NetIncome, TotalAssets.",
+        json_schema_extra={"enum": list(ALL_LINE_GROUPS)},
+    )
+
+
+class FormulaItem(_Strict):
+    """One named input of a formula: an account or a line, optionally of another dataset."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_schema("account", "line"))
+
+    account: AccountRef | None = None
+    line: LineRef | None = None
+    dataset: Dataset | None = Field(
+        None, description="This item's dataset when it differs from the goal's."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FormulaItem:
+        _exactly_one(self, ("account", "line"))
+        return self
+
+
+class Formula(_Strict):
+    """A ratio recomputed from its parts for every period, e.g. gross margin %."""
+
+    expression: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Arithmetic (+ - * / and parentheses) over item names and numbers, "
+        "e.g. 'gross_profit / income * 100'.",
+    )
+    items: dict[ItemName, FormulaItem] = Field(
+        min_length=1, description="The named inputs the expression uses."
+    )
+
+
+class Tracks(_Strict):
+    """What the goal measures: exactly one of account, line or formula."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_schema("account", "line", "formula"))
+
+    account: AccountRef | None = None
+    line: LineRef | None = None
+    formula: Formula | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Tracks:
+        _exactly_one(self, ("account", "line", "formula"))
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "account" if self.account else "line" if self.line else "formula"
+
+
+class Filters(_Strict):
+    """Restrict a profit-and-loss goal to one class or one department (location)."""
+
+    class_id: QboId | None = Field(None, description="QuickBooks Class Id.")
+    department_id: QboId | None = Field(None, description="QuickBooks Department Id.")
+
+
+class Growth(_Strict):
+    """A target that grows from a base by `rate_pct` percent per period."""
+
+    base: float | str = Field(
+        description="A number (the target of `base_period`), or previous_period, or "
+        "same_period_last_year (the actual of that period).",
+        json_schema_extra={"anyOf": [{"type": "number"}, {"enum": list(GROWTH_BASES)}]},
+    )
+    base_period: date | None = Field(
+        None, description="First day of the period whose target is `base` (numeric base only)."
+    )
+    rate_pct: FiniteFloat = Field(description="Growth per period in percent; may be negative.")
+
+    @field_validator("base")
+    @classmethod
+    def _known_base(cls, value: float | str) -> float | str:
+        if isinstance(value, str) and value not in GROWTH_BASES:
+            raise ValueError(f"must be a number or one of {', '.join(GROWTH_BASES)}")
+        if isinstance(value, float) and value != value:  # NaN
+            raise ValueError("must be a finite number")
+        return value
+
+
+class Target(_Strict):
+    """Exactly one of value, per_period or growth."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_schema("value", "per_period", "growth"))
+
+    value: FiniteFloat | None = Field(None, description="The same target for every period.")
+    per_period: dict[date, FiniteFloat] | None = Field(
+        None,
+        min_length=1,
+        description="Targets by the first day of their period; other periods have none.",
+    )
+    growth: Growth | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Target:
+        _exactly_one(self, ("value", "per_period", "growth"))
+        return self
+
+
+class Band(_Strict):
+    """The range a `maintain` goal must stay in."""
+
+    low: FiniteFloat
+    high: FiniteFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Band:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low:g}) must not be above high ({self.high:g})")
+        return self
+
+
+class GoalDefinition(_Strict):
+    """A QuickBooks Goal: a KPI on imported data, with a target and a status per period."""
+
+    model_config = ConfigDict(title="QuickBooks Goal")
+
+    id: GoalId = Field(description="Unique within the organization; a-z, 0-9, '-' and '_'.")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    organization: OrgSlug = Field(description="Slug of the organization the goal belongs to.")
+    description: str | None = None
+    dataset: Dataset
+    tracks: Tracks
+    basis: Basis = "accrual"
+    filters: Filters | None = None
+    grain: Grain = Field(description="Length of a period; quarters and years are fiscal.")
+    window: Window = Field(
+        "period",
+        description="What each period's value covers: the period itself, the fiscal year "
+        "to date, or the twelve months ending with the period.",
+    )
+    target: Target | None = None
+    direction: Direction = "increase"
+    band: Band | None = Field(None, description="maintain only: the range to stay in.")
+    tolerance_pct: Percent | None = Field(
+        None, description="maintain only: the range is target ± this percent of |target|."
+    )
+    at_risk_threshold_pct: Percent = Field(
+        10,
+        description="How far (in percent of |target| or of the band's edge) an actual may "
+        "miss and still be at_risk rather than off_track.",
+    )
+    created_by: str | None = None
+    created_at: datetime | None = None
+
+    @property
+    def item_datasets(self) -> set[str]:
+        """Every dataset the goal reads."""
+        formula = self.tracks.formula
+        if formula is None:
+            return {self.dataset}
+        return {item.dataset or self.dataset for item in formula.items.values()}
+
+    @property
+    def aggregation(self) -> str:
+        """How values add up over a period; derived, never configured."""
+        if self.tracks.formula is not None:
+            return "ratio"
+        return AGGREGATION_BY_DATASET[self.dataset]
+
+    def to_yaml_data(self) -> dict[str, Any]:
+        """Plain data in field order, for writing a goal file (unset options left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+__all__ = [
+    "ALL_LINE_GROUPS",
+    "GROWTH_BASES",
+    "AccountRef",
+    "Band",
+    "Basis",
+    "Dataset",
+    "Direction",
+    "Filters",
+    "Formula",
+    "FormulaItem",
+    "GoalDefinition",
+    "Grain",
+    "Growth",
+    "LineRef",
+    "Target",
+    "Tracks",
+    "Window",
+]
