@@ -1,0 +1,226 @@
+"""Fixtures for the dlt source: real emulators, real QuickBooksClients, real DuckDB files.
+
+`Company` is one QuickBooks company on a running emulator; `Warehouse` is a QBP_HOME with
+its DuckDB file, where `sync(org, company)` runs the organization's dlt pipeline exactly
+as the Dagster assets do (pipeline_for_org + quickbooks_source, parquet loader files).
+Expectations come from the emulator's backend (`running.state.backend`) or its API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pytest
+from dlt.common.pipeline import LoadInfo
+
+from qb_pipeline.config import Settings, load_settings
+from qb_pipeline.quickbooks import QuickBooksClient, RetryPolicy
+from qb_pipeline.sandbox.models import Company as BackendCompany
+from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
+from qb_pipeline.sandbox.server import RunningEmulator, start_in_thread
+from qb_pipeline.sandbox.state import EmulatorSettings
+from qb_pipeline.sources import (
+    LOADER_FILE_FORMAT,
+    TABLE_NAMES,
+    pipeline_for_org,
+    quickbooks_source,
+)
+from qb_pipeline.warehouse import run_sql_models
+from tests.conftest import TEST_SEED, TEST_TODAY
+
+FAST_RETRIES = RetryPolicy(base_delay=0.001, max_delay=0.01, throttle_base_delay=0.001)
+
+
+@dataclass
+class Company:
+    """One company (realm) of a running emulator."""
+
+    emulator: RunningEmulator | None  # None: an emulator of another process, at `base_url`
+    realm_id: str
+    base_url: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.emulator.url if self.emulator is not None else self.base_url
+
+    @property
+    def backend(self) -> BackendCompany:
+        assert self.emulator is not None, "the backend is only reachable in-process"
+        return self.emulator.state.backend.company(self.realm_id)
+
+    def token(self, rejected: str | None = None) -> str:
+        """A fresh access token, as Intuit's OAuth playground would hand out."""
+        answer = httpx.post(
+            f"{self.url}/_emulator/tokens",
+            json={"client_id": DEMO_CLIENT_ID, "realmId": self.realm_id},
+        )
+        return answer.raise_for_status().json()["access_token"]
+
+    def client(self, **options: Any) -> QuickBooksClient:
+        options.setdefault("retry_policy", FAST_RETRIES)
+        return QuickBooksClient(self.realm_id, self.url, self.token, **options)
+
+    def control(self, method: str, path: str, **kwargs: Any) -> dict:
+        """Call the emulator's control API under /_emulator/companies/{realm}/."""
+        answer = httpx.request(
+            method, f"{self.url}/_emulator/companies/{self.realm_id}/{path}", **kwargs
+        )
+        return answer.raise_for_status().json()
+
+    def activity(self, days: int, change_ratio: float, seed: int = 11) -> dict:
+        return self.control(
+            "POST", "activity", json={"days": days, "change_ratio": change_ratio, "seed": seed}
+        )
+
+    def report(self, name: str, **params: str) -> dict:
+        with self.client() as client:
+            return client.report(name, params)
+
+
+@dataclass
+class SyncResult:
+    info: LoadInfo
+    requests: int
+
+
+@dataclass
+class Warehouse:
+    """A QBP_HOME in tmp_path: its warehouse file and one dlt pipeline per organization."""
+
+    home: Path
+    settings: Settings
+    syncs: list[SyncResult] = field(default_factory=list)
+
+    def sync(
+        self, org: str, company: Company, client: QuickBooksClient | None = None, **kwargs: Any
+    ) -> SyncResult:
+        own = client is None
+        client = client or company.client()
+        try:
+            pipeline = pipeline_for_org(org, self.settings)
+            source = quickbooks_source(client, org, company.realm_id, **kwargs)
+            info = pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+        finally:
+            if own:
+                client.close()
+        result = SyncResult(info, client.requests_made)
+        self.syncs.append(result)
+        return result
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection; close it before the next sync (DuckDB has one writer)."""
+        return duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+
+    def query(self, sql: str, *params: Any) -> list[tuple]:
+        with self.connect() as con:
+            return con.execute(sql, list(params)).fetchall()
+
+
+def make_warehouse(home: Path) -> Warehouse:
+    settings = load_settings(
+        {"QBP_HOME": str(home), "QBO_ENVIRONMENT": "emulator", "QBO_EMULATOR_URL": "http://x"}
+    )
+    return Warehouse(home, settings)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    return make_warehouse(tmp_path / "qbp-home")
+
+
+@dataclass
+class Tenants:
+    """A warehouse where two organizations synced two companies of the shared emulator
+    (fiscal years from January and from July) in full, staging and marts built."""
+
+    warehouse: Warehouse
+    tenants: dict[str, Company]  # org -> company
+
+
+_SHARED: dict[str, Tenants] = {}
+
+
+def shared_tenants(running: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Tenants:
+    """Built once per test process and emulator: several test folders read it."""
+    if running.url not in _SHARED:
+        warehouse = make_warehouse(tmp_path_factory.mktemp("tenants") / "qbp-home")
+        tenants = {
+            "acme": company_with_fiscal_month(running, 1),
+            "alder": company_with_fiscal_month(running, 7),
+        }
+        for org, company in tenants.items():
+            warehouse.sync(org, company)
+        with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
+            run_sql_models(con)
+        _SHARED[running.url] = Tenants(warehouse, tenants)
+    return _SHARED[running.url]
+
+
+@pytest.fixture(scope="session")
+def synced(emulator, tmp_path_factory) -> Tenants:
+    """Read-only: tests must not sync into it or change its emulator."""
+    return shared_tenants(emulator, tmp_path_factory)
+
+
+def realms(running: RunningEmulator) -> list[str]:
+    return [c.realm_id for c in running.state.backend.list_companies()]
+
+
+def company_with_fiscal_month(running: RunningEmulator, month: int) -> Company:
+    for backend in running.state.backend.list_companies():
+        if backend.fiscal_year_start_month == month:
+            return Company(running, backend.realm_id)
+    raise LookupError(f"no company with a fiscal year starting in month {month}")
+
+
+@pytest.fixture(scope="module")
+def private_emulator() -> Iterator[Callable[..., RunningEmulator]]:
+    """Module-wide private emulators (limits off) for scenarios that change data."""
+    started: list[RunningEmulator] = []
+
+    def factory(today: date = TEST_TODAY, **overrides: Any) -> RunningEmulator:
+        options: dict[str, Any] = {
+            "seed": TEST_SEED,
+            "size": "small",
+            "today": today,
+            "limits_enabled": False,
+        }
+        options.update(overrides)
+        running = start_in_thread(EmulatorSettings(**options))
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        running.stop()
+
+
+# -- comparing the warehouse with the emulator ----------------------------------------------
+def backend_versions(company: BackendCompany, entity: str) -> dict[str, tuple[str, datetime]]:
+    """{Id: (SyncToken, LastUpdatedTime)} of every record QuickBooks has."""
+    return {
+        r["Id"]: (r["SyncToken"], datetime.fromisoformat(r["MetaData"]["LastUpdatedTime"]))
+        for r in company.records(entity)
+    }
+
+
+def stored_versions(
+    warehouse: Warehouse, entity: str, org: str, realm_id: str
+) -> dict[str, tuple[str, datetime]]:
+    """The same from the warehouse; fails on duplicate ids."""
+    table = TABLE_NAMES[entity]
+    rows = warehouse.query(
+        f'SELECT id, sync_token, updated_at FROM qbo_raw."{table}" '
+        "WHERE org_id = ? AND realm_id = ?",
+        org,
+        realm_id,
+    )
+    versions = {row[0]: (row[1], row[2]) for row in rows}
+    assert len(versions) == len(rows), f"{table} holds duplicate ids"
+    return versions
