@@ -318,51 +318,179 @@ def disconnect(org_slug: str, actor: str, yes: bool) -> None:
     _echo_status(service.disconnect(org_slug, actor))
 
 
-def _when(moment) -> str:  # noqa: ANN001 - datetime | None
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "-"
-
-
 def _echo_status(current) -> None:  # noqa: ANN001 - ConnectionStatus
     """The same details as the integration page, for a terminal."""
-    lines = [("Organization", f"{current.org_name} ({current.org_slug})")]
-    lines.append(("QuickBooks", current.status.replace("_", " ")))
-    if current.status_reason:
-        lines.append(("Reason", current.status_reason))
-    if current.realm_id:
-        lines.append(("Company", f"{current.company_name} (realm {current.realm_id})"))
-    if current.connected_at:
-        lines.append(("Connected", f"{_when(current.connected_at)} by {current.connected_by}"))
-    if current.disconnected_at:
-        by = current.disconnected_by
-        lines.append(("Disconnected", f"{_when(current.disconnected_at)} by {by}"))
-    if current.refresh_expires_at or current.refresh_hard_expires_at:
-        lines.append(("Access token until", _when(current.access_expires_at)))
-        lines.append(
-            (
-                "Refresh token until",
-                f"{_when(current.refresh_expires_at)} (rolling), "
-                f"{_when(current.refresh_hard_expires_at)} at the latest",
-            )
+    from qb_pipeline.connections.status_text import status_lines
+
+    for line in status_lines(current):
+        click.echo(line)
+
+
+# --- integration settings and syncs (issue 4) ------------------------------------------------
+
+
+@main.command("settings")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option(
+    "--as",
+    "actor",
+    metavar="EMAIL",
+    help="Act as this user to change settings (an admin of the organization); not needed to "
+    "read them. No password is asked: the CLI trusts the local operator, but the role is "
+    "enforced.",
+)
+@click.option(
+    "--auto-sync",
+    type=click.Choice(["on", "off"]),
+    help="Automatic syncs on or off (off: only from the UI or `qb-pipeline sync`).",
+)
+@click.option("--frequency", type=click.Choice(["nightly", "hourly", "manual"]))
+@click.option(
+    "--time",
+    "local_time",
+    metavar="HH:MM",
+    help="Local time of the nightly sync (hourly syncs run at its minutes past each hour).",
+)
+@click.option("--timezone", metavar="TZ", help="IANA time zone of --time, e.g. Europe/Paris.")
+@click.option(
+    "--history-years", type=int, help="Years of reports to import (besides the current one)."
+)
+@_one_line_errors
+def settings_command(
+    org_slug: str,
+    actor: str | None,
+    auto_sync: str | None,
+    frequency: str | None,
+    local_time: str | None,
+    timezone: str | None,
+    history_years: int | None,
+) -> None:
+    """Show the organization's QuickBooks sync settings, or change them (admins, with --as)."""
+    changes = {
+        name: value
+        for name, value in {
+            "auto_sync": None if auto_sync is None else auto_sync == "on",
+            "frequency": frequency,
+            "local_time": local_time,
+            "timezone": timezone,
+            "history_years": history_years,
+        }.items()
+        if value is not None
+    }
+    service = _service()
+    if not changes:
+        current = service.settings(org_slug)
+    elif actor is None:
+        raise click.UsageError(
+            "changing settings needs --as EMAIL, an admin of the organization "
+            "(without changes, the settings are shown to anyone)"
         )
-    sync = current.last_sync
-    if sync is None:
-        lines.append(("Last sync", "never"))
     else:
-        text = f"{_when(sync.finished_at or sync.started_at)} {sync.status}"
-        lines.append(("Last sync", text + (f": {sync.message}" if sync.message else "")))
-    datasets = ", ".join(
-        d.name if d.row_count is None else f"{d.name} ({d.row_count} rows)"
-        for d in current.datasets_available
-    )
-    lines.append(("Data available", datasets or "none yet"))
-    s = current.settings
-    lines.append(
-        (
-            "Sync settings",
-            f"{'automatic' if s.auto_sync else 'manual only'}, {s.frequency} at {s.local_time} "
-            f"{s.timezone}, {s.history_years} years of history",
-        )
-    )
+        current = service.update_settings(org_slug, actor, **changes)
+        click.echo(f"Settings of {org_slug} updated.")
+    _echo_settings(org_slug, current)
+
+
+def _echo_settings(org_slug: str, current) -> None:  # noqa: ANN001 - IntegrationSettings
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from qb_pipeline.defs.quickbooks.slots import next_slot
+
+    when = {
+        "nightly": f"nightly at {current.local_time} ({current.timezone})",
+        "hourly": f"hourly at {current.local_time[3:]} minutes past the hour ({current.timezone})",
+        "manual": "manual only",
+    }[current.frequency]
+    upcoming = next_slot(current, datetime.now(UTC))
+    if upcoming is None:
+        next_text = "none (syncs run from the Dagster UI or `qb-pipeline sync`)"
+    else:
+        local = upcoming.astimezone(ZoneInfo(current.timezone))
+        next_text = f"{local:%Y-%m-%d %H:%M} {current.timezone} (when Dagster's daemon runs)"
+    lines = [
+        ("Organization", org_slug),
+        ("Automatic sync", "on" if current.auto_sync else "off"),
+        ("Frequency", when),
+        ("History", f"{current.history_years} years plus the current one"),
+        ("Next automatic sync", next_text),
+    ]
+    if current.updated_at is not None:
+        by = f" by {current.updated_by}" if current.updated_by else ""
+        lines.append(("Last changed", f"{current.updated_at:%Y-%m-%d %H:%M} UTC{by}"))
     width = max(len(label) for label, _ in lines) + 1
     for label, value in lines:
         click.echo(f"{label + ':':<{width}} {value}")
+
+
+@main.command()
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option(
+    "--today",
+    callback=_parse_today,
+    metavar="YYYY-MM-DD",
+    help="The date the sync treats as today for report windows (default: QuickBooks' date).",
+)
+@click.option(
+    "--wait",
+    "lock_wait",
+    type=click.FloatRange(0),
+    help="Seconds to wait for another process to close the warehouse (default 60).",
+)
+@_one_line_errors
+def sync(org_slug: str, today: date | None, lock_wait: float | None) -> None:
+    """Import the organization's QuickBooks data now (the Dagster job `quickbooks_sync`).
+
+    The run is recorded in the Dagster instance under $QBP_HOME/dagster, so it shows in the
+    UI (DAGSTER_HOME=$QBP_HOME/dagster dagster dev -w workspace.yaml), and in the sync log
+    that `qb-pipeline status` shows.
+    """
+    from qb_pipeline.sync import sync_org
+
+    click.echo(f"Syncing {org_slug} ...")
+    outcome = sync_org(
+        org_slug, today=today, lock_wait_seconds=lock_wait, on_progress=_echo_progress
+    )
+    last = outcome.status.last_sync
+    if outcome.succeeded and last is not None:
+        rows = sum(last.rows.values())
+        took = (last.finished_at - last.started_at).total_seconds() if last.finished_at else 0
+        click.echo(
+            f"Sync of {org_slug} {last.status}: {rows:,} rows loaded with "
+            f"{last.requests or 0:,} QuickBooks requests in {took:.0f} s (run {outcome.run_id})."
+        )
+    elif outcome.succeeded:
+        click.echo(f"Sync of {org_slug} finished (run {outcome.run_id}).")
+    else:
+        raise click.ClickException(
+            f"sync of {org_slug} failed (run {outcome.run_id}): {outcome.message}"
+        )
+
+
+def _echo_progress(progress) -> None:  # noqa: ANN001 - qb_pipeline.sync.Progress
+    counter = f"[{progress.steps_done}/{progress.steps_total}]"
+    if progress.kind == "step_started":
+        click.echo(f"{counter} {progress.step} ...")
+    elif progress.kind == "step_succeeded":
+        click.echo(f"{counter} {progress.step} done")
+    elif progress.kind == "step_failed":
+        click.echo(f"{counter} {progress.step} failed: {progress.text}", err=True)
+    elif progress.kind == "waiting":
+        click.echo(f"{' ' * len(counter)} {progress.step}: {progress.text}")
+    elif progress.kind == "log":
+        text = (
+            progress.text.split(": ", 1)[-1]
+            if progress.text.startswith("qb_pipeline.")
+            else progress.text
+        )
+        click.echo(f"{' ' * len(counter)} {text}")
+
+
+def _register_goals() -> None:
+    # commands.py imports only click at module level, so `qb-pipeline --help` stays fast.
+    from qb_pipeline.goals.commands import goals
+
+    main.add_command(goals)
+
+
+_register_goals()

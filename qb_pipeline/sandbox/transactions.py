@@ -287,9 +287,20 @@ class TransactionFactory:
         invoice.setdefault("LinkedTxn", [])
         record = self.put("Payment", body, day)
         invoice["LinkedTxn"].append({"TxnId": record["Id"], "TxnType": "Payment"})
+        self._touched_by(invoice, record)
         if not foreign:
             self.profile["undeposited"].append(record["Id"])
         return record
+
+    @staticmethod
+    def _touched_by(document: dict, payment: dict) -> None:
+        """Applying a payment edits the document it pays (Balance, LinkedTxn): as in QBO,
+        its SyncToken and LastUpdatedTime move on, so incremental readers see the change."""
+        document["SyncToken"] = str(int(document["SyncToken"]) + 1)
+        paid_at = payment["MetaData"]["CreateTime"]
+        updated = document["MetaData"]["LastUpdatedTime"]
+        if datetime.fromisoformat(paid_at) > datetime.fromisoformat(updated):
+            document["MetaData"]["LastUpdatedTime"] = paid_at
 
     def sales_receipt(self, day: date) -> dict:
         customer_id = self.rng.choice(self.profile["customers"])
@@ -440,6 +451,7 @@ class TransactionFactory:
         bill["Balance"] = _money(bill["Balance"] - amount)
         record = self.put("BillPayment", body, day)
         bill.setdefault("LinkedTxn", []).append({"TxnId": record["Id"], "TxnType": "BillPayment"})
+        self._touched_by(bill, record)
         return record
 
     def vendor_credit(self, day: date) -> dict:

@@ -1,0 +1,1 @@
+"""Dagster definitions for importing QuickBooks: assets, resources, partitions, jobs, schedules."""

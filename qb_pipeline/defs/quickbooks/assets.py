@@ -1,0 +1,86 @@
+"""QuickBooks assets, partitioned by organization.
+
+    qbo_raw/<table>   (group quickbooks_raw)      dlt: one asset per table of the source
+        -> qbo/<model>    (group quickbooks_staging)  staging SQL
+        -> marts/<model>  (group marts)               the BI contract (README)
+        -> serving/warehouse (group serving)          the read-only copy BI tools open
+
+Every asset that writes the DuckDB warehouse runs in the `duckdb_writer` pool (limit 1).
+"""
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import dlt
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster_dlt import DagsterDltResource, dlt_assets
+
+from qb_pipeline.defs.quickbooks.models import GROUPS, build_model_assets
+from qb_pipeline.defs.quickbooks.partitions import organizations
+from qb_pipeline.defs.quickbooks.raw import load_raw
+from qb_pipeline.defs.quickbooks.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
+from qb_pipeline.defs.quickbooks.sync_finish import publish_serving
+from qb_pipeline.defs.quickbooks.translator import RAW_GROUP, QuickBooksTranslator
+from qb_pipeline.sources.quickbooks import quickbooks_source
+from qb_pipeline.sources.quickbooks.settings import DATASET_NAME
+
+SERVING_GROUP = "serving"
+SYNC_GROUPS = (RAW_GROUP, *GROUPS.values(), SERVING_GROUP)
+
+
+def _template_pipeline() -> dlt.Pipeline:
+    """A pipeline that only describes the destination to Dagster when definitions load; each
+    run uses the organization's own pipeline (pipeline_for_org). Its working folder is a
+    temporary one, so loading definitions writes nothing under QBP_HOME."""
+    folder = Path(tempfile.gettempdir()) / "qbp-dlt-template"
+    return dlt.pipeline(
+        pipeline_name="quickbooks_template",
+        destination=dlt.destinations.duckdb(str(folder / "template.duckdb")),
+        dataset_name=DATASET_NAME,
+        pipelines_dir=str(folder),
+    )
+
+
+@dlt_assets(
+    # Built without a client: the source makes no request until it runs (its docstring).
+    dlt_source=quickbooks_source(client=None, org_id="template", realm_id="0"),
+    dlt_pipeline=_template_pipeline(),
+    name="quickbooks_raw",
+    dagster_dlt_translator=QuickBooksTranslator(),
+    partitions_def=organizations,
+    pool=DUCKDB_WRITER_POOL,
+)
+def quickbooks_raw(
+    context: AssetExecutionContext, dlt: DagsterDltResource, quickbooks: QuickBooksIntegration
+) -> Iterator[MaterializeResult]:
+    """Import one organization's QuickBooks company with dlt (its partition)."""
+    yield from load_raw(context, dlt, quickbooks)
+
+
+model_assets = build_model_assets()
+mart_keys = [key for m in model_assets for key in m.keys if key.path[0] == "marts"]
+
+
+@asset(
+    key=AssetKey(["serving", "warehouse"]),
+    group_name=SERVING_GROUP,
+    deps=mart_keys,
+    partitions_def=organizations,
+    pool=DUCKDB_WRITER_POOL,
+    kinds={"duckdb"},
+    description=(
+        "The read-only copy of the warehouse that BI tools open ($QBP_HOME/serving.duckdb), "
+        "replaced atomically after every successful sync: readers never block the pipeline "
+        "and never see a half-written state. Connect with `duckdb -readonly "
+        "$QBP_HOME/serving.duckdb`, DBeaver's DuckDB driver (read-only), or "
+        "`duckdb.connect(path, read_only=True)`."
+    ),
+)
+def serving_warehouse(
+    context: AssetExecutionContext, quickbooks: QuickBooksIntegration
+) -> MaterializeResult:
+    return publish_serving(context, quickbooks)
+
+
+quickbooks_assets = [quickbooks_raw, *model_assets, serving_warehouse]

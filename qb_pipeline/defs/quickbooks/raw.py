@@ -1,0 +1,244 @@
+"""The raw step of a sync: check the connection and the warehouse, then run the dlt source.
+
+Nothing is asked of QuickBooks and nothing is written before both checks pass: a sync of an
+organization that is disconnected (or must reauthorize) stops with a message that says so,
+and so does one whose warehouse another process holds; both are recorded in the sync log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dlt
+import duckdb
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    DagsterExecutionInterruptedError,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+)
+from dagster_dlt import DagsterDltResource
+
+from qb_pipeline.connections import (
+    IntegrationError,
+    IntegrationService,
+    NotConnected,
+    ReauthorizationRequired,
+)
+from qb_pipeline.defs.quickbooks import sync_log
+from qb_pipeline.defs.quickbooks.progress import forward_progress
+from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
+from qb_pipeline.defs.quickbooks.translator import RAW_SCHEMA
+from qb_pipeline.defs.quickbooks.warehouse_lock import (
+    WarehouseBusy,
+    current_holder,
+    wait_until_writable,
+)
+from qb_pipeline.quickbooks import QuickBooksClient, QuickBooksError
+from qb_pipeline.sources.quickbooks import quickbooks_source
+from qb_pipeline.sources.quickbooks.pipeline import pipeline_for_org
+from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
+
+NOTHING_CHANGED = "The sync stopped before any request to QuickBooks; no data changed."
+
+FINISHING_KEY = AssetKey(["qbo", "connection_status"])
+
+INTERRUPTIONS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
+
+COUNT_COMPANY_ROWS = 'SELECT count(*) FROM {schema}."{table}" WHERE org_id = ? AND realm_id = ?'
+
+
+def load_raw(
+    context: AssetExecutionContext, dlt: DagsterDltResource, quickbooks: QuickBooksIntegration
+) -> Iterator[MaterializeResult]:
+    """Load the organization's QuickBooks data into `qbo_raw` (the partition's rows only)."""
+    org = context.partition_key
+    settings = quickbooks.settings()
+    service = IntegrationService(settings)
+    client = _client_or_stop(service, org)
+    with client:
+        _warehouse_free_or_stop(context, quickbooks, service, org, client.realm_id)
+        started_at = sync_log.utcnow()
+        entry = sync_log.open_entry(context, service, org, client.realm_id, started_at)
+        began = time.monotonic()
+        try:
+            source = quickbooks_source(
+                client=client,
+                org_id=org,
+                realm_id=client.realm_id,
+                history_years=service.settings(org).history_years,
+                today=quickbooks.sync_date(),
+            )
+            pipeline = pipeline_for_org(org, settings)
+            context.log.info(
+                f"Importing {org} (QuickBooks company {client.realm_id}) with dlt pipeline "
+                f"{pipeline.pipeline_name} into {settings.warehouse_path}"
+            )
+            with forward_progress(context.log):
+                results = list(
+                    dlt.run(
+                        context=context,
+                        dlt_source=source,
+                        dlt_pipeline=pipeline,
+                        loader_file_format=LOADER_FILE_FORMAT,
+                    )
+                )
+        except BaseException as raised:
+            error = _root_cause(raised)
+            message = _failure_message(error, settings.warehouse_path, settings.serving_path)
+            sync_log.close_entry(
+                service,
+                entry,
+                "cancelled" if isinstance(error, INTERRUPTIONS) else "failed",
+                message,
+                requests=client.requests_made,
+            )
+            if isinstance(error, QuickBooksError | IntegrationError | WarehouseBusy):
+                raise Failure(description=message, allow_retries=False) from raised
+            raise
+        seconds = time.monotonic() - began
+        requests = client.requests_made
+    tables = [result.asset_key.path[-1] for result in results]
+    counts = _company_row_counts(settings.warehouse_path, org, client.realm_id, tables)
+    # Child tables (invoice__line, ...) included: what the sync log shows per table.
+    rows_loaded = _rows_loaded(pipeline)
+    # The sync is closed by qbo/connection_status once the models are built; a run that
+    # loads raw tables without it (a selection in the UI) closes it here.
+    closes_later = context.run.asset_selection is None or (
+        FINISHING_KEY in context.run.asset_selection
+    )
+    status = "running" if closes_later else "succeeded"
+    sync_log.close_entry(service, entry, status, rows=rows_loaded, requests=requests)
+    stages = _stage_seconds(pipeline)
+    context.log.info(
+        f"Loaded {sum(rows_loaded.values()):,} rows into {len(rows_loaded)} tables with "
+        f"{requests:,} QuickBooks requests in {seconds:.1f} s ("
+        + ", ".join(f"{stage} {took:.1f} s" for stage, took in stages.items())
+        + ")"
+    )
+    for result in results:
+        table = result.asset_key.path[-1]
+        yield MaterializeResult(
+            asset_key=result.asset_key,
+            metadata={
+                **(result.metadata or {}),
+                sync_log.ROWS_LOADED: MetadataValue.int(rows_loaded.get(table, 0)),
+                "dagster/partition_row_count": MetadataValue.int(counts.get(table, 0)),
+                sync_log.REQUESTS: MetadataValue.int(requests),
+                "qbo/sync_seconds": MetadataValue.float(round(seconds, 3)),
+                **{
+                    f"qbo/{stage}_seconds": MetadataValue.float(round(took, 3))
+                    for stage, took in stages.items()
+                },
+                "qbo/realm_id": MetadataValue.text(client.realm_id),
+            },
+        )
+
+
+def _rows_loaded(pipeline: dlt.Pipeline) -> dict[str, int]:
+    trace = pipeline.last_trace
+    info = trace.last_normalize_info if trace is not None else None
+    counts = info.row_counts if info is not None else {}
+    return {table: int(n) for table, n in sorted(counts.items()) if not table.startswith("_dlt")}
+
+
+def _stage_seconds(pipeline: dlt.Pipeline) -> dict[str, float]:
+    """Seconds dlt spent extracting (the QuickBooks requests), normalizing and loading."""
+    trace = pipeline.last_trace
+    stages: dict[str, float] = {}
+    for step in trace.steps if trace is not None else []:
+        if step.step in ("extract", "normalize", "load") and step.finished_at is not None:
+            stages[step.step] = (step.finished_at - step.started_at).total_seconds()
+    return stages
+
+
+def _client_or_stop(service: IntegrationService, org: str) -> QuickBooksClient:
+    try:
+        return QuickBooksClient.for_org(service, org)
+    except (NotConnected, ReauthorizationRequired) as error:
+        message = f"{error}. {NOTHING_CHANGED}"
+        sync_log.record_refusal(service, org, service.status(org).realm_id, message)
+        raise Failure(description=message, allow_retries=False) from None
+
+
+def _warehouse_free_or_stop(
+    context: AssetExecutionContext,
+    quickbooks: QuickBooksIntegration,
+    service: IntegrationService,
+    org: str,
+    realm_id: str,
+) -> None:
+    settings = quickbooks.settings()
+
+    def tell(pid: int | None) -> None:
+        context.log.warning(
+            f"The warehouse {settings.warehouse_path} is open in another process (pid {pid}); "
+            f"waiting up to {quickbooks.lock_wait_seconds:g} s for it to close"
+        )
+
+    try:
+        wait_until_writable(
+            settings.warehouse_path, quickbooks.lock_wait_seconds, settings.serving_path, tell
+        )
+    except WarehouseBusy as busy:
+        message = f"{busy}. {NOTHING_CHANGED}"
+        sync_log.record_refusal(service, org, realm_id, message)
+        raise Failure(description=message, allow_retries=False) from None
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The QuickBooks or connection error inside dlt's wrappers (PipelineStepFailed, resource
+    extraction errors), or `error` itself."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, QuickBooksError | IntegrationError | WarehouseBusy):
+            return current
+        seen.add(id(current))
+        inner = getattr(current, "exception", None)
+        current = (
+            inner
+            if isinstance(inner, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
+    return error
+
+
+def _failure_message(error: BaseException, warehouse: Path, serving: Path) -> str:
+    """One clear sentence. dlt reports a DuckDB file held by another process as a confusing
+    credentials or network problem, so the file is checked again and named if that is it."""
+    if isinstance(error, INTERRUPTIONS):
+        return "cancelled while loading"
+    try:
+        holder = current_holder(warehouse)
+    except duckdb.Error:
+        holder = None
+    if holder is not None:
+        return str(WarehouseBusy(warehouse, holder if holder > 0 else None, serving))
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _company_row_counts(
+    warehouse: Path, org: str, realm_id: str, tables: list[str]
+) -> dict[str, int]:
+    """Rows of the organization's company in each raw table after the load."""
+    counts = {}
+    # Read-write, like every connection of this process to the warehouse: DuckDB refuses a
+    # second connection with another configuration in the same process.
+    with duckdb.connect(str(warehouse)) as connection:
+        existing = {
+            name
+            for (name,) in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                [RAW_SCHEMA],
+            ).fetchall()
+        }
+        for table in tables:
+            if table in existing:
+                query = COUNT_COMPANY_ROWS.format(schema=RAW_SCHEMA, table=table)
+                counts[table] = connection.execute(query, [org, realm_id]).fetchone()[0]
+    return counts

@@ -1,0 +1,127 @@
+"""The end of a sync: close it in the control DB, then publish the serving copy.
+
+Once every staging model and mart of the organization is built, the sync is recorded as
+`succeeded` with its rows and requests, the datasets now available to the company are
+recorded with their row counts, and every organization's connection is copied into
+`qbo.connection_status` (so `marts.connection_status` shows this sync). Last, the warehouse
+is published to the read-only serving copy; if that fails, the sync is recorded `partial`:
+the data is imported but BI tools still see the previous copy.
+"""
+
+from typing import Any
+
+import duckdb
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+
+from qb_pipeline.connections import IntegrationService
+from qb_pipeline.defs.quickbooks import sync_log
+from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
+from qb_pipeline.defs.quickbooks.translator import RAW_SCHEMA
+from qb_pipeline.defs.quickbooks.warehouse_lock import WarehouseBusy, open_writer
+from qb_pipeline.warehouse import write_connection_status
+from qb_pipeline.warehouse.publish import publish, remove_leftovers
+
+CONNECTION_STATUS_MODEL = "qbo.connection_status"
+
+# Report datasets, as goals name them (design: `profit_and_loss`, `balance_sheet`, ...).
+REPORT_DATASETS = {
+    "ProfitAndLoss": "profit_and_loss",
+    "BalanceSheet": "balance_sheet",
+    "CashFlow": "cash_flow",
+}
+
+# Entity tables of the raw schema (child tables `x__y` and dlt's own `_dlt_*` left out).
+RAW_ENTITY_TABLES = """
+SELECT table_name
+FROM information_schema.tables
+WHERE table_schema = ?
+    AND table_type = 'BASE TABLE'
+    AND table_name NOT LIKE '%\\_\\_%' ESCAPE '\\'
+    AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\'
+    AND table_name <> 'report_lines'
+ORDER BY table_name
+"""
+
+COUNT_COMPANY_ROWS = 'SELECT count(*) FROM {schema}."{table}" WHERE org_id = ? AND realm_id = ?'
+
+COUNT_REPORT_LINES = """
+SELECT report_name, count(*) AS lines
+FROM qbo.report_lines
+WHERE org_id = ? AND realm_id = ?
+GROUP BY report_name
+"""
+
+
+def dataset_counts(
+    connection: duckdb.DuckDBPyConnection, org: str, realm_id: str
+) -> dict[str, int]:
+    """Rows per dataset of one company: each entity table, and each report's lines."""
+    counts: dict[str, int] = {}
+    for (table,) in connection.execute(RAW_ENTITY_TABLES, [RAW_SCHEMA]).fetchall():
+        query = COUNT_COMPANY_ROWS.format(schema=RAW_SCHEMA, table=table)
+        counts[table] = connection.execute(query, [org, realm_id]).fetchone()[0]
+    for report, lines in connection.execute(COUNT_REPORT_LINES, [org, realm_id]).fetchall():
+        counts[REPORT_DATASETS.get(report, report)] = lines
+    return counts
+
+
+def finish_sync(
+    context: AssetExecutionContext,
+    service: IntegrationService,
+    connection: duckdb.DuckDBPyConnection,
+) -> dict[str, Any]:
+    """Close this run's sync as succeeded and refresh `qbo.connection_status` (the warehouse
+    `connection` is open for writing). Returns materialization metadata."""
+    metadata: dict[str, Any] = {}
+    entry = sync_log.current_entry(context)
+    if entry is not None:
+        rows, requests = sync_log.entry_figures(context, service, entry)
+        datasets = dataset_counts(connection, entry.org_slug, entry.realm_id)
+        service.record_datasets(entry.org_slug, entry.realm_id, datasets)
+        sync_log.close_entry(service, entry, "succeeded", rows=rows, requests=requests)
+        seconds = (sync_log.utcnow() - entry.started_at).total_seconds()
+        context.log.info(
+            f"Sync of {entry.org_slug} succeeded: {sum(rows.values()):,} rows loaded, "
+            f"{requests or 0:,} requests, {seconds:.1f} s"
+        )
+        metadata = {
+            "qbo/rows_loaded": MetadataValue.int(sum(rows.values())),
+            "qbo/requests": MetadataValue.int(requests or 0),
+            "qbo/sync_seconds": MetadataValue.float(round(seconds, 3)),
+            "qbo/datasets": MetadataValue.json(datasets),
+        }
+    statuses = [service.status(org.slug) for org in service.list_orgs()]
+    written = write_connection_status(connection, statuses)
+    metadata["qbo/connections_written"] = MetadataValue.int(written)
+    return metadata
+
+
+def publish_serving(
+    context: AssetExecutionContext, quickbooks: QuickBooksIntegration
+) -> MaterializeResult:
+    """Replace the serving copy with the warehouse as it is now."""
+    settings = quickbooks.settings()
+    service = IntegrationService(settings)
+    with (
+        sync_log.failures_recorded(
+            context, service, status="partial", expected=(WarehouseBusy, OSError, duckdb.Error)
+        ),
+        open_writer(
+            settings.warehouse_path, quickbooks.lock_wait_seconds, settings.serving_path
+        ) as writer,
+    ):
+        remove_leftovers(settings.serving_path)
+        published = publish(writer, settings.warehouse_path, settings.serving_path)
+    context.log.info(
+        f"Published {published.path} ({published.size_bytes / 1e6:.1f} MB) in "
+        f"{published.seconds:.2f} s; BI tools open it read-only"
+    )
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(published.path)),
+            "size_bytes": MetadataValue.int(published.size_bytes),
+            "tables_by_schema": MetadataValue.json(published.tables_by_schema),
+            "seconds": MetadataValue.float(round(published.seconds, 3)),
+            "published_at": MetadataValue.timestamp(published.published_at),
+        }
+    )

@@ -1,0 +1,202 @@
+"""Run a sync of one organization from the shell: the `quickbooks_sync` job, in this process.
+
+`sync_org` is what `qb-pipeline sync` (and the demo) call. It runs the very job the schedule
+and the UI launch, for the organization's partition, on the persistent Dagster instance under
+`$QBP_HOME/dagster`, so the run shows in the Dagster UI beside the others. It follows the run's
+events as they are written and reports them to `on_progress` (steps started and finished, and
+the progress lines the source logs: entity, pages, rows).
+
+The organization's connection, the warehouse lock and the sync log are handled by the job's
+steps, exactly as for a scheduled run; this module only starts it and watches.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from dagster import DagsterEventType, DagsterInstance, EventLogRecord
+
+from qb_pipeline.config import Settings, load_settings
+from qb_pipeline.connections import ConnectionStatus, IntegrationService
+
+WATCH_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One thing worth telling about a running sync."""
+
+    kind: str  # "step_started", "step_succeeded", "step_failed", "waiting", "log"
+    step: str | None
+    text: str
+    steps_done: int
+    steps_total: int
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """How a sync ended; `status` is the organization's status afterwards (last sync etc.)."""
+
+    org_slug: str
+    run_id: str
+    succeeded: bool
+    message: str | None
+    status: ConnectionStatus
+    failed_steps: list[str] = field(default_factory=list)
+
+
+def sync_org(
+    org_slug: str,
+    settings: Settings | None = None,
+    *,
+    today: date | None = None,
+    lock_wait_seconds: float | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SyncOutcome:
+    """Run the `quickbooks_sync` job for `org_slug` in this process and wait for it.
+
+    `settings` must describe this process's environment (the job's resources read the
+    secret key and the Intuit endpoints from it); by default they are loaded from it.
+    Raises NotFound for an unknown organization; every other problem ends the run as failed
+    and comes back in the outcome's `message`.
+    """
+    from qb_pipeline.defs.definitions import defs
+    from qb_pipeline.defs.instance import open_instance, process_tags
+    from qb_pipeline.defs.quickbooks.jobs import QUICKBOOKS_SYNC
+    from qb_pipeline.defs.quickbooks.partitions import ensure_partition
+
+    settings = settings or load_settings()
+    service = IntegrationService(settings)
+    service.get_org(org_slug)  # NotFound before anything starts
+    job = defs.resolve_job_def(QUICKBOOKS_SYNC)
+    config: dict[str, object] = {"home": str(settings.home)}
+    if today is not None:
+        config["today"] = today.isoformat()
+    if lock_wait_seconds is not None:
+        config["lock_wait_seconds"] = float(lock_wait_seconds)
+    run_config = {
+        "resources": {"quickbooks": {"config": config}},
+        # The run's events go to the instance (and the UI); the terminal gets `on_progress`.
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+    }
+    with open_instance(settings) as instance:
+        ensure_partition(instance, org_slug)
+        run_id = str(uuid.uuid4())  # known before the run starts, so it can be watched
+        watcher = _Watcher(instance, run_id, len(job.graph.node_dict), on_progress)
+        watcher.start()
+        try:
+            result = job.execute_in_process(
+                run_config=run_config,
+                instance=instance,
+                partition_key=org_slug,
+                run_id=run_id,
+                raise_on_error=False,
+                tags={**process_tags(), "qbp/trigger": "cli"},
+            )
+        finally:
+            watcher.stop()
+        failures = [
+            event
+            for event in result.all_events
+            if event.event_type == DagsterEventType.STEP_FAILURE
+        ]
+    message = _failure_message(failures[0]) if failures else None
+    return SyncOutcome(
+        org_slug=org_slug,
+        run_id=run_id,
+        succeeded=result.success,
+        message=message,
+        status=service.status(org_slug),
+        failed_steps=[event.step_key or "" for event in failures],
+    )
+
+
+def _failure_message(event) -> str:  # noqa: ANN001 - a DagsterEvent of a step failure
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description
+    error = data.error
+    while error is not None and error.cause is not None and "DagsterExecution" in error.cls_name:
+        error = error.cause
+    return error.message.strip() if error is not None else "the step failed"
+
+
+class _Watcher:
+    """Follows a run's event log from a background thread and reports progress."""
+
+    def __init__(
+        self,
+        instance: DagsterInstance,
+        run_id: str,
+        steps_total: int,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> None:
+        self._instance = instance
+        self._run_id = run_id
+        self._total = steps_total
+        self._report = on_progress
+        self._done = 0
+        self._cursor: str | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="sync-progress", daemon=True)
+
+    def start(self) -> None:
+        if self._report is not None:
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._report is None:
+            return
+        self._stopping.set()
+        self._thread.join()
+        self._drain()  # whatever the run wrote after the last look
+
+    def _follow(self) -> None:
+        while not self._stopping.wait(WATCH_SECONDS):
+            self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            page = self._instance.get_records_for_run(
+                self._run_id, cursor=self._cursor, ascending=True, limit=500
+            )
+            for record in page.records:
+                self._tell(record)
+            self._cursor = page.cursor
+            if not page.has_more:
+                return
+
+    def _tell(self, record: EventLogRecord) -> None:
+        assert self._report is not None
+        entry = record.event_log_entry
+        event = entry.dagster_event
+        step = entry.step_key
+        if event is None:
+            message = entry.user_message or ""
+            # INFO and up from the steps; steps not run after a failure are summed up later.
+            if entry.level >= 20 and message and not message.startswith("Dependencies for"):
+                self._emit("log", step, message)
+            return
+        kind = event.event_type
+        if kind == DagsterEventType.STEP_START:
+            self._emit("step_started", step, "started")
+        elif kind == DagsterEventType.STEP_SUCCESS:
+            self._done += 1
+            self._emit("step_succeeded", step, "done")
+        elif kind == DagsterEventType.STEP_FAILURE:
+            self._done += 1
+            self._emit("step_failed", step, _failure_message(event))
+        elif kind == DagsterEventType.STEP_SKIPPED:
+            self._done += 1
+        elif kind == DagsterEventType.ENGINE_EVENT and "blocked by limit for pool" in (
+            event.message or ""
+        ):
+            self._emit("waiting", step, "waiting for the warehouse (another run is writing it)")
+
+    def _emit(self, kind: str, step: str | None, text: str) -> None:
+        assert self._report is not None
+        self._report(Progress(kind, step, text, self._done, self._total))
