@@ -16,9 +16,10 @@ from datetime import date
 from pathlib import Path
 
 import click
+import duckdb
 import httpx
 
-from qb_pipeline.config import load_settings
+from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.connections.crypto import ensure_demo_secret_key
 from qb_pipeline.connections.errors import NotFound
 from qb_pipeline.connections.service import IntegrationService
@@ -26,6 +27,7 @@ from qb_pipeline.connections.status_text import status_lines
 from qb_pipeline.sandbox.consent import callback_params, consent
 from qb_pipeline.sandbox.server import start_in_thread
 from qb_pipeline.sandbox.state import EmulatorSettings
+from qb_pipeline.sync import Progress
 
 DEMO_ORG = "demo"
 DEMO_ORG_NAME = "Demo Organization"
@@ -48,9 +50,23 @@ def run_demo(seed: int, size: str, today: date | None, keep_running: bool) -> No
         password = _demo_admin(service, settings.home)
         click.echo(f"\nOrganization {DEMO_ORG!r} with admin {DEMO_ADMIN} (password in {password})")
         _connect(service, companies[0]["realmId"])
+        # The sync's Dagster resources read the environment, as a scheduled run would.
+        os.environ.update(
+            QBO_ENVIRONMENT="emulator",
+            QBO_EMULATOR_URL=emulator.url,
+            QBP_SECRET_KEY=settings.secret_key or "",
+            QBP_HOME=str(settings.home),
+        )
+        _sync(settings, date.fromisoformat(companies[0]["today"]))
         click.echo("")
         for line in status_lines(service.status(DEMO_ORG)):
             click.echo(f"  {line}")
+        _show_imported(settings.serving_path)
+        click.echo(
+            "\nOpen the Dagster UI on this data (runs, assets, the sync sensor):\n"
+            f"  DAGSTER_HOME={settings.home}/dagster .venv/bin/dagster dev -w workspace.yaml\n"
+            f"BI tools read the serving copy: duckdb -readonly {settings.serving_path}"
+        )
         click.echo(
             "\nEvery Intuit endpoint is served on the emulator's origin, e.g. the OpenID "
             f"discovery document at {emulator.url}/.well-known/openid_sandbox_configuration"
@@ -60,6 +76,58 @@ def run_demo(seed: int, size: str, today: date | None, keep_running: bool) -> No
             threading.Event().wait()
     finally:
         emulator.stop()
+
+
+def _sync(settings: Settings, today: date) -> None:
+    """Run the `quickbooks_sync` job for the demo organization, as `qb-pipeline sync` does."""
+    from qb_pipeline.sync import sync_org
+
+    click.echo(f"Syncing {DEMO_ORG!r} (the Dagster job quickbooks_sync) ", nl=False)
+
+    def dot(progress: Progress) -> None:
+        if progress.kind == "step_succeeded":
+            click.echo(".", nl=False)
+
+    outcome = sync_org(DEMO_ORG, settings, today=today, on_progress=dot)
+    click.echo("")
+    last = outcome.status.last_sync
+    if not outcome.succeeded or last is None:
+        raise click.ClickException(
+            f"the demo sync failed (run {outcome.run_id}): {outcome.message}"
+        )
+    took = (last.finished_at - last.started_at).total_seconds() if last.finished_at else 0
+    click.echo(
+        f"Imported {sum(last.rows.values()):,} rows with {last.requests or 0:,} QuickBooks "
+        f"requests in {took:.0f} s (run {outcome.run_id})."
+    )
+
+
+def _show_imported(serving: Path) -> None:
+    """What BI tools now see in the serving copy."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_name, estimated_size FROM duckdb_tables() "
+            "WHERE schema_name = 'qbo_raw' AND NOT starts_with(table_name, '_dlt') "
+            "ORDER BY estimated_size DESC LIMIT 8"
+        ).fetchall()
+        click.echo(
+            "\nLargest imported tables (qbo_raw): " + ", ".join(f"{t} {n:,}" for t, n in tables)
+        )
+        year = con.execute(
+            "SELECT max(month) FROM marts.pnl_monthly WHERE org_id = ? AND basis = 'accrual'",
+            [DEMO_ORG],
+        ).fetchone()[0]
+        if year is None:
+            return
+        rows = con.execute(
+            "SELECT report_group, sum(amount) FROM marts.pnl_monthly "
+            "WHERE org_id = ? AND basis = 'accrual' AND month > ? - INTERVAL 12 MONTH "
+            "GROUP BY report_group ORDER BY report_group",
+            [DEMO_ORG, year],
+        ).fetchall()
+        click.echo(f"marts.pnl_monthly, accrual, the 12 months to {year:%b %Y}:")
+        for group, amount in rows:
+            click.echo(f"  {group:<16} {amount:>14,.2f}")
 
 
 def _show_companies(url: str) -> list[dict]:

@@ -18,18 +18,22 @@ def run_demo(cwd: Path) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
 
 
-def test_demo_connects_the_demo_company_and_can_run_again(tmp_path):
+def test_demo_connects_syncs_and_can_run_again(tmp_path):
     first = run_demo(tmp_path)
     assert first.returncode == 0, first.stderr
     assert "Harbor & Pine Outfitters" in first.stdout
     assert "Alder Creek Landscaping" in first.stdout  # every served company is listed
     assert "QuickBooks:          connected" in first.stdout
     assert "Connected 'demo' to Harbor & Pine Outfitters" in first.stdout
+    assert "Imported " in first.stdout
+    assert "succeeded" in first.stdout.split("Last sync:", 1)[1].splitlines()[0]
+    assert "marts.pnl_monthly, accrual" in first.stdout
+    assert (tmp_path / ".qbp" / "serving.duckdb").exists()
     home = tmp_path / ".qbp"
     assert (home / "control.sqlite3").exists()
     assert (home / "secret.key").stat().st_mode & 0o077 == 0
