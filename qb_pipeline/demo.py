@@ -62,6 +62,7 @@ def run_demo(seed: int, size: str, today: date | None, keep_running: bool) -> No
         for line in status_lines(service.status(DEMO_ORG)):
             click.echo(f"  {line}")
         _show_imported(settings.serving_path)
+        _show_goals(settings.serving_path)
         click.echo(
             "\nOpen the Dagster UI on this data (runs, assets, the sync sensor):\n"
             f"  DAGSTER_HOME={settings.home}/dagster .venv/bin/dagster dev -w workspace.yaml\n"
@@ -128,6 +129,42 @@ def _show_imported(serving: Path) -> None:
         click.echo(f"marts.pnl_monthly, accrual, the 12 months to {year:%b %Y}:")
         for group, amount in rows:
             click.echo(f"  {group:<16} {amount:>14,.2f}")
+
+
+# Each goal's latest period with an actual (its latest period when none has one).
+LATEST_GOAL_VALUES = """
+SELECT goal_name, unnest(arg_max(
+    struct_pack(period_start, period_end, actual, target, status),
+    (actual IS NOT NULL, period_start)
+))
+FROM marts.goal_values
+WHERE org_id = ?
+GROUP BY goal_id, goal_name
+ORDER BY goal_id
+"""
+
+
+def _show_goals(serving: Path) -> None:
+    """The demo goals (goal_models/demo) as the sync computed them, from the serving copy."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        try:
+            rows = con.execute(LATEST_GOAL_VALUES, [DEMO_ORG]).fetchall()
+        except duckdb.CatalogException:
+            rows = []  # no goal was ever computed: marts.goal_values does not exist yet
+    if not rows:
+        click.echo("\nNo QuickBooks Goals for the demo organization in ./goal_models.")
+        return
+    click.echo("\nQuickBooks Goals (marts.goal_values), latest period of each:")
+    click.echo(f"  {'goal':<48} {'period':<23} {'actual':>12} {'target':>12}  status")
+    for name, start, end, actual, target, status in rows:
+        click.echo(
+            f"  {name[:48]:<48} {start:%Y-%m-%d}..{end:%Y-%m-%d} "
+            f"{_amount(actual):>12} {_amount(target):>12}  {status}"
+        )
+
+
+def _amount(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
 
 
 def _show_companies(url: str) -> list[dict]:

@@ -12,6 +12,7 @@ QB_PIPELINE = Path(sys.executable).with_name("qb-pipeline")
 
 def run_demo(cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QBP_", "QBO_"))}
+    env["QBP_GOALS_DIR"] = str(Path(__file__).parents[1] / "goal_models")  # as bin/demo sets it
     return subprocess.run(
         [str(QB_PIPELINE), "demo", "--today", "2026-11-15"],
         cwd=cwd,
@@ -33,6 +34,14 @@ def test_demo_connects_syncs_and_can_run_again(tmp_path):
     assert "Imported " in first.stdout
     assert "succeeded" in first.stdout.split("Last sync:", 1)[1].splitlines()[0]
     assert "marts.pnl_monthly, accrual" in first.stdout
+    goals = first.stdout.split("QuickBooks Goals (marts.goal_values)", 1)[1]
+    assert "Gross margin %" in goals
+    assert "Monthly revenue" in goals
+    for status in ("on_track", "at_risk", "off_track", "no_target", "no_data"):
+        if status in goals:
+            break
+    else:
+        raise AssertionError(f"no goal status in:\n{goals}")
     assert (tmp_path / ".qbp" / "serving.duckdb").exists()
     home = tmp_path / ".qbp"
     assert (home / "control.sqlite3").exists()

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from qb_pipeline.defs.quickbooks.assets import quickbooks_assets
+from qb_pipeline.defs.goals.jobs import goals_refresh_job
+from qb_pipeline.defs.quickbooks.assets import goal_assets, quickbooks_assets
 from qb_pipeline.defs.quickbooks.jobs import quickbooks_sync_job
 from qb_pipeline.defs.quickbooks.resources import default_resources
 from qb_pipeline.defs.quickbooks.schedules import quickbooks_sync_schedule
 
 defs = dg.Definitions(
-    assets=quickbooks_assets,
-    jobs=[quickbooks_sync_job],
+    assets=[*quickbooks_assets, *goal_assets],
+    jobs=[quickbooks_sync_job, goals_refresh_job],
     sensors=[quickbooks_sync_schedule],
     resources=default_resources(),
     # Steps of this project write one DuckDB file one at a time; a process per step would

@@ -3,6 +3,7 @@
     qbo_raw/<table>   (group quickbooks_raw)      dlt: one asset per table of the source
         -> qbo/<model>    (group quickbooks_staging)  staging SQL
         -> marts/<model>  (group marts)               the BI contract (README)
+        -> goals/<goal_id>, marts/goal_values (group goals)  QuickBooks Goals (defs/goals)
         -> serving/warehouse (group serving)          the read-only copy BI tools open
 
 Every asset that writes the DuckDB warehouse runs in the `duckdb_writer` pool (limit 1).
@@ -16,6 +17,11 @@ import dlt
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 from dagster_dlt import DagsterDltResource, dlt_assets
 
+from qb_pipeline.defs.goals.assets import (
+    GOAL_VALUES_KEY,
+    build_goal_assets,
+    load_goal_definitions,
+)
 from qb_pipeline.defs.quickbooks.models import GROUPS, build_model_assets
 from qb_pipeline.defs.quickbooks.partitions import organizations
 from qb_pipeline.defs.quickbooks.raw import load_raw
@@ -60,12 +66,15 @@ def quickbooks_raw(
 
 model_assets = build_model_assets()
 mart_keys = [key for m in model_assets for key in m.keys if key.path[0] == "marts"]
+# The goals read the marts; the serving copy waits for them (marts/goal_values, written in
+# the goals step) so BI sees fresh goal values.
+goal_assets = build_goal_assets(load_goal_definitions(), mart_keys)
 
 
 @asset(
     key=AssetKey(["serving", "warehouse"]),
     group_name=SERVING_GROUP,
-    deps=mart_keys,
+    deps=[*mart_keys, GOAL_VALUES_KEY],
     partitions_def=organizations,
     pool=DUCKDB_WRITER_POOL,
     kinds={"duckdb"},
