@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -33,9 +34,10 @@ def emulator() -> Iterator[RunningEmulator]:
     running.stop()
 
 
-@pytest.fixture
-def make_emulator() -> Iterator[Callable[..., RunningEmulator]]:
-    """Start a private emulator (for tests that change data, faults, limits or clocks)."""
+@contextmanager
+def emulators(**defaults: object) -> Iterator[Callable[..., RunningEmulator]]:
+    """A factory of private emulators (seed, size and today of the tests unless overridden),
+    all stopped when the block ends; fixtures of any scope build on it."""
     from qb_pipeline.sandbox.server import start_in_thread
     from qb_pipeline.sandbox.state import EmulatorSettings
 
@@ -43,11 +45,21 @@ def make_emulator() -> Iterator[Callable[..., RunningEmulator]]:
 
     def factory(**overrides: object) -> RunningEmulator:
         options: dict = {"seed": TEST_SEED, "size": "small", "today": TEST_TODAY}
+        options.update(defaults)
         options.update(overrides)
         running = start_in_thread(EmulatorSettings(**options))
         started.append(running)
         return running
 
-    yield factory
-    for running in started:
-        running.stop()
+    try:
+        yield factory
+    finally:
+        for running in started:
+            running.stop()
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., RunningEmulator]]:
+    """Start a private emulator (for tests that change data, faults, limits or clocks)."""
+    with emulators() as factory:
+        yield factory

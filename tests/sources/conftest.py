@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,7 @@ from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.quickbooks import QuickBooksClient, RetryPolicy
 from qb_pipeline.sandbox.models import Company as BackendCompany
 from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
-from qb_pipeline.sandbox.server import RunningEmulator, start_in_thread
-from qb_pipeline.sandbox.state import EmulatorSettings
+from qb_pipeline.sandbox.server import RunningEmulator
 from qb_pipeline.sources import (
     LOADER_FILE_FORMAT,
     TABLE_NAMES,
@@ -32,7 +31,7 @@ from qb_pipeline.sources import (
     quickbooks_source,
 )
 from qb_pipeline.warehouse import run_sql_models
-from tests.conftest import TEST_SEED, TEST_TODAY
+from tests.conftest import emulators
 
 FAST_RETRIES = RetryPolicy(base_delay=0.001, max_delay=0.01, throttle_base_delay=0.001)
 
@@ -182,23 +181,8 @@ def company_with_fiscal_month(running: RunningEmulator, month: int) -> Company:
 @pytest.fixture(scope="module")
 def private_emulator() -> Iterator[Callable[..., RunningEmulator]]:
     """Module-wide private emulators (limits off) for scenarios that change data."""
-    started: list[RunningEmulator] = []
-
-    def factory(today: date = TEST_TODAY, **overrides: Any) -> RunningEmulator:
-        options: dict[str, Any] = {
-            "seed": TEST_SEED,
-            "size": "small",
-            "today": today,
-            "limits_enabled": False,
-        }
-        options.update(overrides)
-        running = start_in_thread(EmulatorSettings(**options))
-        started.append(running)
-        return running
-
-    yield factory
-    for running in started:
-        running.stop()
+    with emulators(limits_enabled=False) as factory:
+        yield factory
 
 
 # -- comparing the warehouse with the emulator ----------------------------------------------
