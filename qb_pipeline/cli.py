@@ -445,12 +445,14 @@ def sync(org_slug: str, today: date | None, lock_wait: float | None) -> None:
     UI (DAGSTER_HOME=$QBP_HOME/dagster dagster dev -w workspace.yaml), and in the sync log
     that `qb-pipeline status` shows.
     """
-    from qb_pipeline.sync import sync_org
+    from qb_pipeline.sync import ProgressDisplay, sync_org
 
     click.echo(f"Syncing {org_slug} ...")
-    outcome = sync_org(
-        org_slug, today=today, lock_wait_seconds=lock_wait, on_progress=_echo_progress
-    )
+    display = ProgressDisplay.for_shell()  # a bar on a terminal, plain lines elsewhere
+    try:
+        outcome = sync_org(org_slug, today=today, lock_wait_seconds=lock_wait, on_progress=display)
+    finally:
+        display.close()
     last = outcome.status.last_sync
     if outcome.succeeded and last is not None:
         rows = sum(last.rows.values())
@@ -465,25 +467,6 @@ def sync(org_slug: str, today: date | None, lock_wait: float | None) -> None:
         raise click.ClickException(
             f"sync of {org_slug} failed (run {outcome.run_id}): {outcome.message}"
         )
-
-
-def _echo_progress(progress) -> None:  # noqa: ANN001 - qb_pipeline.sync.Progress
-    counter = f"[{progress.steps_done}/{progress.steps_total}]"
-    if progress.kind == "step_started":
-        click.echo(f"{counter} {progress.step} ...")
-    elif progress.kind == "step_succeeded":
-        click.echo(f"{counter} {progress.step} done")
-    elif progress.kind == "step_failed":
-        click.echo(f"{counter} {progress.step} failed: {progress.text}", err=True)
-    elif progress.kind == "waiting":
-        click.echo(f"{' ' * len(counter)} {progress.step}: {progress.text}")
-    elif progress.kind == "log":
-        text = (
-            progress.text.split(": ", 1)[-1]
-            if progress.text.startswith("qb_pipeline.")
-            else progress.text
-        )
-        click.echo(f"{' ' * len(counter)} {text}")
 
 
 def _register_goals() -> None:

@@ -1,11 +1,13 @@
 """QuickBooksClient: every call this project makes to the QuickBooks Online data API.
 
 Read-only by construction: the client has no generic request method. Its public methods
-send GET requests, and POST only for `query` (long statements travel in the body), which
-reads. Every request carries `minorversion` and `Accept: application/json`, goes through the
-per-realm limiter, and is retried with backoff on 429, 500, 502, 503, 504, timeouts and
-connection errors. A 401 gets exactly one token refresh and one retry. Every other fault is
-raised at once as a QuickBooksError carrying code, message, detail and `intuit_tid`.
+send GET requests, and POST only for `query` (long statements travel in the body) and
+`batch` (up to 30 query statements in one request), both of which read. Every request
+carries `minorversion` and `Accept: application/json`, goes through the per-realm limiter,
+and is retried with backoff on 429, 500, 502, 503, 504, timeouts and connection errors. A
+401 gets exactly one token refresh and one retry. Every other fault is raised at once as a
+QuickBooksError carrying code, message, detail and `intuit_tid`; a fault that QuickBooks
+answers for one query of a batch is returned for that query (BatchItemError).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -44,14 +46,20 @@ try:
     import orjson
 
     _loads: Callable[[bytes], Any] = orjson.loads
+    _dumps: Callable[[Any], bytes] = orjson.dumps
 except ImportError:  # pragma: no cover - orjson is a dependency
     import json
 
     _loads = json.loads
 
+    def _dumps(value: Any) -> bytes:
+        return json.dumps(value).encode("utf-8")
+
+
 log = logging.getLogger(__name__)
 
 TokenProvider = Callable[[str | None], str]
+ErrorKind = TypeVar("ErrorKind", bound=QuickBooksError)
 
 MINOR_VERSION = 75
 # Intuit caps a query page at 1,000 records.
@@ -67,7 +75,10 @@ CDC_CAP = 1000
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _RECORD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _REALM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_QUERY_RESOURCES = ("query",)
+# The only resources a POST may reach: both carry query statements, which read.
+_POST_RESOURCES = ("query", "batch")
+# Intuit's recommended maximum of payloads per batch request (reference section 7).
+MAX_BATCH_ITEMS = 30
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,16 @@ class CdcResult:
     entities: dict[str, list[dict]]
     time: datetime | None
     capped: tuple[str, ...] = field(default=())  # entities at CDC's 1,000-object cap
+
+
+class BatchItemError(QuickBooksError):
+    """One query of a batch that QuickBooks refused with its own fault, inside a `200 OK`
+    answer; the other queries of the batch stand. Returned by `QuickBooksClient.batch`,
+    not raised, so the caller decides per query."""
+
+
+# One query's outcome in a batch: its records, or the fault QuickBooks answered for it.
+BatchResult = list[dict] | BatchItemError
 
 
 class QuickBooksClient:
@@ -213,6 +234,45 @@ class QuickBooksClient:
                 return
             position += page_size
 
+    def batch(self, queries: Sequence[str]) -> list[BatchResult]:
+        """Several query statements in one `POST batch` request per 30 of them.
+
+        Returns one result per statement, in the order given: the records the statement
+        selected (the list member of its `QueryResponse`; `[]` when nothing matched), or a
+        BatchItemError carrying the code, message and detail of the fault QuickBooks
+        answered for that statement alone. A query answers at most 1,000 records, as
+        anywhere (`MAXRESULTS`); page larger reads with `query_all`. Faults of the whole
+        request (401, 429, 5xx, ...) are handled as for every other call: retried,
+        refreshed once, or raised.
+
+        Intuit also caps batch requests on their own, at 40 a minute per company and app;
+        the shared limiter does not count them apart (a sync sends one), so a caller that
+        sends many batches is held back by 429s and their retries."""
+        statements = [_batch_statement(query) for query in queries]
+        results: list[BatchResult] = []
+        for start in range(0, len(statements), MAX_BATCH_ITEMS):
+            results.extend(self._batch_chunk(statements[start : start + MAX_BATCH_ITEMS]))
+        return results
+
+    def _batch_chunk(self, statements: list[str]) -> list[BatchResult]:
+        payload = {
+            "BatchItemRequest": [
+                {"bId": str(index), "Query": statement}
+                for index, statement in enumerate(statements)
+            ]
+        }
+        body, tid = self._exchange(
+            "POST", "batch", content=_dumps(payload), content_type="application/json"
+        )
+        path = f"{self._company_path}/batch"
+        answered: dict[str, Any] = {}
+        for item in body.get("BatchItemResponse") or []:
+            if isinstance(item, dict) and item.get("bId") is not None:
+                answered[str(item["bId"])] = item
+        return [
+            _batch_result(answered.get(str(index)), tid, path) for index in range(len(statements))
+        ]
+
     def count(self, entity: str, where: str | None = None) -> int:
         """`SELECT COUNT(*)`: how many records match."""
         _check_identifier(entity, "entity")
@@ -286,10 +346,31 @@ class QuickBooksClient:
         report: bool = False,
     ) -> dict:
         """Send a read to `/v3/company/{realm}/{resource}` with retries; the decoded body."""
+        body, _ = self._exchange(
+            method,
+            resource,
+            params=params,
+            content=content,
+            content_type=content_type,
+            report=report,
+        )
+        return body
+
+    def _exchange(
+        self,
+        method: Literal["GET", "POST"],
+        resource: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        report: bool = False,
+    ) -> tuple[dict, str | None]:
+        """`_send`, with the answer's `intuit_tid` beside the body."""
         # Structural guard: nothing but reads ever leaves this client.
         if method == "POST":
-            if resource not in _QUERY_RESOURCES:
-                raise ValueError(f"POST is only for query, not {resource!r}")
+            if resource not in _POST_RESOURCES:
+                raise ValueError(f"POST is only for query and batch, not {resource!r}")
         elif method != "GET":
             raise ValueError(f"the QuickBooks client only reads; {method!r} is not allowed")
         path = f"{self._company_path}/{resource}"
@@ -321,7 +402,7 @@ class QuickBooksClient:
             response = outcome
             status = response.status_code
             if status == 200:
-                return self._decode(response, path)
+                return self._decode(response, path), _tid(response)
             if status == 401 and not refreshed:
                 # Intuit may end a token early: one refresh, one retry, no backoff.
                 refreshed = True
@@ -463,8 +544,8 @@ def _tid(response: httpx.Response) -> str | None:
 
 
 def _fault_error(
-    kind: type[QuickBooksError], fault: Fault, status: int, tid: str | None, path: str
-) -> QuickBooksError:
+    kind: type[ErrorKind], fault: Fault, status: int, tid: str | None, path: str
+) -> ErrorKind:
     return kind(
         fault.message or f"QuickBooks fault {fault.type or ''}".strip(),
         status=status,
@@ -474,6 +555,36 @@ def _fault_error(
         fault_type=fault.type,
         path=path,
     )
+
+
+def _batch_statement(query: str) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError(f"a batch item must be a query statement, not {query!r}")
+    return query.strip()
+
+
+def _batch_result(item: Any, tid: str | None, path: str) -> BatchResult:
+    """One `BatchItemResponse` member as records or the error of its own fault."""
+    if item is None:
+        return BatchItemError(
+            "QuickBooks answered the batch without an item for this query",
+            status=200,
+            intuit_tid=tid,
+            path=path,
+        )
+    fault = fault_in_json(item)
+    if fault is not None:
+        return _fault_error(BatchItemError, fault, 200, tid, path)
+    response = item.get("QueryResponse")
+    if not isinstance(response, dict):
+        return BatchItemError(
+            "QuickBooks answered a batch item without a QueryResponse or a Fault",
+            status=200,
+            intuit_tid=tid,
+            path=path,
+        )
+    # One entity per statement: its records are the one list member (none for COUNT(*)).
+    return next((value for value in response.values() if isinstance(value, list)), [])
 
 
 def _check_identifier(value: str, what: str) -> None:
@@ -511,4 +622,4 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-__all__ = ["CdcResult", "QuickBooksClient", "TokenProvider"]
+__all__ = ["BatchItemError", "BatchResult", "CdcResult", "QuickBooksClient", "TokenProvider"]

@@ -107,6 +107,8 @@ def test_incremental_sync_asks_cdc_once_instead_of_querying_every_entity(scenari
     paths = [entry.path.split("/v3/company/")[1].split("?")[0] for entry in last_sync]
     realm = scenario.company.realm_id
     assert paths.count(f"{realm}/cdc") == 1
-    # Only the entities CDC cannot answer for are queried: accounts (balances), tax codes
-    # and rates.
-    assert paths.count(f"{realm}/query") == 3
+    # Only the entities CDC cannot answer for are read: accounts (balances), tax codes and
+    # rates, with CompanyInfo and Preferences, all in one batch request and no query.
+    assert paths.count(f"{realm}/query") == 0
+    assert paths.count(f"{realm}/batch") == 1
+    assert not any(path.startswith(f"{realm}/preferences") for path in paths)

@@ -8,16 +8,22 @@ from decimal import Decimal
 import pytest
 
 from qb_pipeline.sources import pipeline_name
+from qb_pipeline.sources.quickbooks.arrow_pages import PageBuilder
 from qb_pipeline.sources.quickbooks.changes import usable_checkpoints
 from qb_pipeline.sources.quickbooks.helpers import (
     deletion_row,
     entity_where,
-    loaded_row,
     parse_qbo_time,
 )
 from qb_pipeline.sources.quickbooks.periods import DateRange
 from qb_pipeline.sources.quickbooks.report_rows import report_rows
 from qb_pipeline.sources.quickbooks.settings import table_name
+
+
+def loaded(records: list[dict], table: str = "invoice") -> dict[str, list[dict]]:
+    """The page's tables as {table: rows}."""
+    tables = PageBuilder(table, "acme", "9130").page(records, load_id="1")
+    return {t.name: t.data.to_pylist() for t in tables}
 
 
 def test_a_loaded_row_carries_its_company_and_a_utc_cursor():
@@ -28,7 +34,7 @@ def test_a_loaded_row_carries_its_company_and_a_utc_cursor():
         "TotalAmt": 275,
         "Line": [{"LineNum": 1, "Amount": 275, "SalesItemLineDetail": {"Qty": 2}}],
     }
-    row = loaded_row(record, "acme", "9130")
+    [row] = loaded([record])["invoice"]
     assert row["org_id"] == "acme"
     assert row["realm_id"] == "9130"
     assert row["updated_at"] == datetime(2026, 3, 8, 10, 30, tzinfo=UTC)
@@ -36,18 +42,18 @@ def test_a_loaded_row_carries_its_company_and_a_utc_cursor():
 
 
 def test_json_integers_load_as_floats_except_integer_fields():
-    row = loaded_row(
-        {"TotalAmt": 275, "Line": [{"LineNum": 1, "Amount": 275, "Detail": {"Qty": 2}}],
-         "Active": True, "Level": 1},
-        "acme",
-        "1",
+    tables = loaded(
+        [{"TotalAmt": 275, "Line": [{"LineNum": 1, "Amount": 275, "Detail": {"Qty": 2}}],
+          "Active": True, "Level": 1}],
     )  # fmt: skip
-    assert type(row["TotalAmt"]) is float
-    assert type(row["Line"][0]["Amount"]) is float
-    assert type(row["Line"][0]["Detail"]["Qty"]) is float
-    assert type(row["Line"][0]["LineNum"]) is int
-    assert type(row["Level"]) is int
-    assert row["Active"] is True
+    [row] = tables["invoice"]
+    [line] = tables["invoice__line"]
+    assert type(row["total_amt"]) is float
+    assert type(line["amount"]) is float
+    assert type(line["detail__qty"]) is float
+    assert type(line["line_num"]) is int
+    assert type(row["level"]) is int
+    assert row["active"] is True
 
 
 def test_timestamps_compare_as_instants_across_daylight_saving_offsets():

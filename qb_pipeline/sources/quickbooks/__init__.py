@@ -9,7 +9,12 @@ Tables (schema `qbo_raw`; every row carries `org_id` and `realm_id`):
   `transfer`, `estimate`, `purchase_order`, `company_info`, `preferences`. Nested lists
   are child tables (`invoice__line`, `journal_entry__line`, `invoice__line__linked_txn`,
   ...) joined by `child._dlt_parent_id = parent._dlt_id` (`_dlt_root_id` for the root
-  row). Merged on `(org_id, realm_id, id)`.
+  row). Root tables merge on `(org_id, realm_id, id)`. Every page is yielded as Arrow
+  tables, the root and its child tables (arrow_pages.py), so dlt does no per-row work; dlt
+  1.31 cannot take nested tables from extraction, so child tables are appended and, after
+  each load, child rows whose root row was replaced or deleted are removed (pipeline.py).
+- `report_dimension_lines`: ProfitAndLoss by Classes and by Departments per month, for
+  companies that track them (dimension_reports.py).
 - `report_lines`: ProfitAndLoss and BalanceSheet (accrual and cash) and CashFlow (accrual),
   one row per report line and month (see report_rows.py), merged on
   `(org_id, realm_id, report_name, basis, period_start)`.
@@ -17,8 +22,9 @@ Tables (schema `qbo_raw`; every row carries `org_id` and `realm_id`):
 How entities stay current (choices documented in changes.py and helpers.py):
 
 - `Account` is read in full on every sync (balances move without LastUpdatedTime moving).
-- Other entities have a cursor on `updated_at` (MetaData.LastUpdatedTime), re-read with a
-  5-minute overlap; duplicates are merged away by the primary key, the newest kept.
+- Other entities have a cursor on `updated_at` (MetaData.LastUpdatedTime, kept in the
+  resource state by helpers.read_cursor/write_cursor), re-read with a 5-minute overlap;
+  duplicates are merged away by the primary key, the newest kept.
 - On a sync after the first, one CDC request lists every entity's changes since the last
   sync, and entities whose changes it fully lists are not queried at all; the others are
   queried with `MetaData.LastUpdatedTime >= cursor`, ordered by it, 1,000 a page.
@@ -27,7 +33,8 @@ How entities stay current (choices documented in changes.py and helpers.py):
   transaction entity's last sync is older than that (or unknown), the entity is read in
   full and every stored row of this org and company that QuickBooks no longer has is
   deleted. Other organizations' and companies' rows are never touched.
-- CompanyInfo and Preferences are read on every sync.
+- CompanyInfo and Preferences are read on every sync. Account, TaxCode, TaxRate,
+  CompanyInfo and Preferences come in one batch request (session.py) while each fits a page.
 
 The source makes no request when it is built (Dagster builds it to learn its tables); the
 first resource to run asks QuickBooks for what it needs. Progress (entity, pages, rows) is
@@ -38,19 +45,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import dlt
 from dlt.extract.resource import DltResource
 
 from qb_pipeline.quickbooks import QuickBooksClient
+from qb_pipeline.sources.quickbooks.arrow_pages import (
+    ROOT_KEY_COLUMNS,
+    PageBuilder,
+    TableBatches,
+    page_items,
+)
 from qb_pipeline.sources.quickbooks.changes import write_checkpoint
 from qb_pipeline.sources.quickbooks.helpers import (
-    deletion_row,
     entity_pages,
-    loaded_row,
+    read_cursor,
     stored_ids,
+    write_cursor,
 )
 from qb_pipeline.sources.quickbooks.periods import (
     PulledRange,
@@ -59,12 +72,12 @@ from qb_pipeline.sources.quickbooks.periods import (
     windows_to_pull,
 )
 from qb_pipeline.sources.quickbooks.report_rows import fetch_report, report_rows
-from qb_pipeline.sources.quickbooks.session import SyncSession
+from qb_pipeline.sources.quickbooks.session import PREFETCHABLE, SyncSession
 from qb_pipeline.sources.quickbooks.settings import (
     ALL_ENTITIES,
     ALWAYS_FULL,
+    ARROW_BATCH_RECORDS,
     CDC_UNSUPPORTED,
-    CURSOR_FIELD,
     DEFAULT_HISTORY_YEARS,
     LOADER_FILE_FORMAT,
     MAX_TABLE_NESTING,
@@ -117,6 +130,8 @@ def quickbooks_source(
         cdc_entities=[e for e in entities if _uses_cdc(e)],
         fiscal_year_start_month=fiscal_year_start_month,
         today=today,
+        # Account, TaxCode, TaxRate, CompanyInfo and Preferences in one batch request.
+        prefetch=[e for e in entities if e in PREFETCHABLE],
     )
     resources: list[DltResource] = []
     for entity in entities:
@@ -127,60 +142,76 @@ def quickbooks_source(
         else:
             resources.append(_bind(changed_records, entity, ENTITY_COLUMNS)(session, entity))
     if include_reports:
+        from qb_pipeline.sources.quickbooks.dimension_reports import report_dimension_lines
+
         resources.append(report_lines(session, history_years))
+        resources.append(report_dimension_lines(session, history_years))
     return resources
 
 
 # -- resources -------------------------------------------------------------------------------
-# The cursor of every incremental entity (dlt copies it per resource).
-UPDATED_AT: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-    CURSOR_FIELD,
-    lag=OVERLAP_SECONDS,
-    primary_key=(),  # no dedup here: the merge keeps the newest row per id
-    on_cursor_value_missing="include",  # deletion rows of a full reload carry no time
-)
+# Entity resources yield Arrow tables per page (arrow_pages.py): the root table and its
+# child tables, so dlt does no per-row work of its own.
 
 
-def changed_records(
-    session: SyncSession,
-    entity: str,
-    updated_at: dlt.sources.incremental[datetime] = UPDATED_AT,
-) -> Iterator[list[dict]]:
+def changed_records(session: SyncSession, entity: str) -> Iterator[Any]:
     """Records of one list or transaction entity changed since the last sync, and
-    deletion rows for the transactions deleted since."""
+    deletion rows for the transactions deleted since.
+
+    The cursor (helpers.read_cursor) is the newest `updated_at` loaded so far; the query
+    starts OVERLAP_SECONDS before it."""
     scanned_at = session.server_now()  # before reading: the next sync starts here
     found = session.changes.changes(entity) if _uses_cdc(entity) else None
     is_transaction = entity in TRANSACTION_ENTITIES
+    pages = _pages(session, entity)
+    cursor = read_cursor(dlt.current.resource_state())
     if found is not None and found.complete:
         log.info("%s: %d changed, %d deleted (CDC)", entity, len(found.records),
                  len(found.deletions))  # fmt: skip
-        yield [loaded_row(r, session.org_id, session.realm_id) for r in found.records]
-        yield _deletions(session, found.deletions)
+        yield from page_items(pages.page(found.records))
+        yield from _deletions(pages, found.deletions)
     else:
         # Past CDC's 1,000-object cap, follow CDC for the deletions (None: it cannot tell).
         deletions = session.changes.deletions_since(entity) if found is not None else None
         if is_transaction and deletions is None:
-            yield from _full_reload(session, entity)
+            yield from _full_reload(session, entity, pages)
         else:
             # A list entity (a delete is an update to inactive), a CDC-less one, or one
             # whose changes passed CDC's cap: read by query from the cursor.
-            for page in entity_pages(session.client, entity, since=updated_at.start_value):
-                yield [loaded_row(r, session.org_id, session.realm_id) for r in page]
-            yield _deletions(session, deletions or [])
+            since = cursor - timedelta(seconds=OVERLAP_SECONDS) if cursor else None
+            batches = TableBatches(ARROW_BATCH_RECORDS)
+            for page in _entity_pages(session, entity, since):
+                yield from batches.add(pages.page(page))
+            yield from batches.flush()
+            yield from _deletions(pages, deletions or [])
+    write_cursor(dlt.current.resource_state(), cursor, pages.newest)
     if _uses_cdc(entity):
         write_checkpoint(entity, scanned_at)
 
 
-def all_records(session: SyncSession, entity: str) -> Iterator[list[dict]]:
+def all_records(session: SyncSession, entity: str) -> Iterator[Any]:
     """Every record of the entity, inactive ones included, on every sync."""
-    for page in entity_pages(session.client, entity):
-        yield [loaded_row(r, session.org_id, session.realm_id) for r in page]
+    pages = _pages(session, entity)
+    batches = TableBatches(ARROW_BATCH_RECORDS)
+    for page in _entity_pages(session, entity, None):
+        yield from batches.add(pages.page(page))
+    yield from batches.flush()
 
 
-def singleton_record(session: SyncSession, entity: str) -> Iterator[dict]:
+def _entity_pages(
+    session: SyncSession, entity: str, since: datetime | None
+) -> Iterator[list[dict]] | list[list[dict]]:
+    """The session's batch answer for a small entity (one page), else the paged query."""
+    prefetched = session.prefetched(entity, since=since)
+    if prefetched is not None:
+        return [prefetched]
+    return entity_pages(session.client, entity, since=since)
+
+
+def singleton_record(session: SyncSession, entity: str) -> Iterator[Any]:
     """CompanyInfo or Preferences (one record per company)."""
-    record = session.company_info() if entity == "CompanyInfo" else session.client.preferences()
-    yield loaded_row(record, session.org_id, session.realm_id)
+    record = session.company_info() if entity == "CompanyInfo" else session.preferences()
+    yield from page_items(_pages(session, entity).page([record]))
 
 
 @dlt.resource(
@@ -237,24 +268,30 @@ def _bind(function: Any, entity: str, columns: dict) -> Any:
         name=TABLE_NAMES[entity],
         primary_key=ENTITY_KEY,
         write_disposition=MERGE,
-        columns=columns,
+        columns={**columns, **ROOT_KEY_COLUMNS},
         file_format=LOADER_FILE_FORMAT,
     )
 
 
-def _deletions(session: SyncSession, deletions: list) -> list[dict]:
-    return [deletion_row(i, session.org_id, session.realm_id, when) for i, when in deletions]
+def _pages(session: SyncSession, entity: str) -> PageBuilder:
+    return PageBuilder(TABLE_NAMES[entity], session.org_id, session.realm_id)
 
 
-def _full_reload(session: SyncSession, entity: str) -> Iterator[list[dict]]:
+def _deletions(pages: PageBuilder, deletions: list[tuple[str, datetime | None]]) -> Iterator[Any]:
+    return page_items(pages.deletions(deletions))
+
+
+def _full_reload(session: SyncSession, entity: str, pages: PageBuilder) -> Iterator[Any]:
     """Every record of a transaction entity, then deletion rows for the stored ones that
     QuickBooks no longer has (CDC cannot tell: the last sync is too old or unknown)."""
     log.info("%s: full reload (deletions older than CDC's window)", entity)
     seen: set[str] = set()
+    batches = TableBatches(ARROW_BATCH_RECORDS)
     for page in entity_pages(session.client, entity):
         seen.update(str(r.get("Id")) for r in page)
-        yield [loaded_row(r, session.org_id, session.realm_id) for r in page]
+        yield from batches.add(pages.page(page))
+    yield from batches.flush()
     gone = stored_ids(TABLE_NAMES[entity], session.org_id, session.realm_id) - seen
     if gone:
         log.info("%s: %d stored records no longer in QuickBooks", entity, len(gone))
-    yield _deletions(session, [(record_id, None) for record_id in sorted(gone)])
+    yield from _deletions(pages, [(record_id, None) for record_id in sorted(gone)])

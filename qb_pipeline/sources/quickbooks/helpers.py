@@ -1,32 +1,30 @@
-"""Reading entities: query paging, the shape of a loaded row, and what the warehouse holds.
+"""Reading entities: query paging, the cursor, deletion rows, and what the warehouse holds.
 
-A loaded row is the QuickBooks record as served (dlt flattens nested objects into columns
-and nested lists into child tables) plus four columns the source adds:
+A loaded row is the QuickBooks record as served (flattened into columns and child tables
+by arrow_pages.py, as dlt would) plus four columns the source adds:
 
 - `org_id`, `realm_id`: whose company it is; with `id` they form the primary key, so data
   of different organizations and companies never mixes;
 - `updated_at`: `MetaData.LastUpdatedTime` as a UTC timestamp (the incremental cursor;
   the text compares wrongly across daylight-saving offsets);
 - `is_deleted`: the hard-delete marker. Rows carrying `True` are deletions (from CDC, or
-  from a full reload that no longer finds the record); dlt removes the stored record and
-  its child rows instead of loading them, so in the tables the column is always empty.
+  from a full reload that no longer finds the record); dlt removes the stored record
+  instead of loading them (and the pipeline its child rows, pipeline.delete_orphan_rows),
+  so in the tables the column is always empty.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import dlt
 
 from qb_pipeline.quickbooks import QuickBooksClient
-from qb_pipeline.sources.quickbooks.settings import (
-    INTEGER_FIELDS,
-    LIST_ENTITIES,
-    PAGE_SIZE,
-)
+from qb_pipeline.sources.quickbooks.settings import LIST_ENTITIES, PAGE_SIZE
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
 
@@ -82,24 +80,38 @@ def entity_pages(
     lower, strictly_after = since, False
     boundary: set[str] = set()
     pages = rows = 0
-    while True:
-        where = entity_where(entity, lower, strictly_after)
-        page = _first_page(client, entity, where, page_size)
-        pages += 1
-        fresh = [r for r in page if str(r.get("Id")) not in boundary]
-        if fresh:
-            rows += len(fresh)
-            log.info("%s: page %d read, %d rows so far", entity, pages, rows)
-            yield fresh
-        if len(page) < page_size:
-            return
-        newest = _updated(page[-1])
-        if newest is None:
-            raise ValueError(f"{entity} {page[-1].get('Id')} has no MetaData.LastUpdatedTime")
-        at_newest = {str(r.get("Id")) for r in page if _updated(r) == newest}
-        if lower is not None and newest <= lower:
+    # The next page is asked for as soon as a page arrives, in a thread: QuickBooks
+    # answers it while the caller turns this one into tables.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qbo-page") as prefetch:
+        pending = prefetch.submit(
+            _first_page, client, entity, entity_where(entity, lower, strictly_after), page_size
+        )
+        while pending is not None:
+            page = pending.result()
+            pending = None
+            pages += 1
+            fresh = [r for r in page if str(r.get("Id")) not in boundary]
+            if len(page) == page_size:
+                newest = _updated(page[-1])
+                if newest is None:
+                    raise ValueError(
+                        f"{entity} {page[-1].get('Id')} has no MetaData.LastUpdatedTime"
+                    )
+                if lower is None or newest > lower:
+                    at_newest = {str(r.get("Id")) for r in page if _updated(r) == newest}
+                    lower, strictly_after, boundary = newest, False, at_newest
+                    where = entity_where(entity, lower, strictly_after)
+                    pending = prefetch.submit(_first_page, client, entity, where, page_size)
+            if fresh:
+                rows += len(fresh)
+                log.info("%s: page %d read, %d rows so far", entity, pages, rows)
+                yield fresh
+            if len(page) < page_size or pending is not None:
+                continue
             # A whole page within one second: read that second by position.
-            seen = boundary | at_newest
+            newest = _updated(page[-1])
+            assert newest is not None  # checked above
+            seen = boundary | {str(r.get("Id")) for r in page if _updated(r) == newest}
             second = f"MetaData.LastUpdatedTime = '{query_time_literal(newest)}'"
             base = entity_where(entity, None)
             same = f"{base} AND {second}" if base else second
@@ -114,8 +126,8 @@ def entity_pages(
                     log.info("%s: page %d read, %d rows so far", entity, pages, rows)
                     yield unseen
             lower, strictly_after, boundary = newest, True, set()
-            continue
-        lower, strictly_after, boundary = newest, False, at_newest
+            where = entity_where(entity, lower, strictly_after)
+            pending = prefetch.submit(_first_page, client, entity, where, page_size)
 
 
 def _first_page(
@@ -134,15 +146,6 @@ def _updated(record: dict) -> datetime | None:
     return parse_qbo_time((record.get("MetaData") or {}).get("LastUpdatedTime"))
 
 
-def loaded_row(record: dict, org_id: str, realm_id: str) -> dict:
-    """The row loaded for one QuickBooks record (see the module docstring)."""
-    row = _as_floats(record)
-    row["org_id"] = org_id
-    row["realm_id"] = realm_id
-    row["updated_at"] = parse_qbo_time((record.get("MetaData") or {}).get("LastUpdatedTime"))
-    return row
-
-
 def deletion_row(record_id: str, org_id: str, realm_id: str, deleted_at: datetime | None) -> dict:
     """The row that deletes a stored record (and its child rows) at load time."""
     return {
@@ -157,22 +160,6 @@ def deletion_row(record_id: str, org_id: str, realm_id: str, deleted_at: datetim
 def is_deletion_stub(record: dict) -> bool:
     """CDC reports a deleted record as `{"status": "Deleted", "Id": ..., "MetaData": ...}`."""
     return str(record.get("status", "")).lower() == "deleted"
-
-
-def _as_floats(value: dict) -> dict:
-    """A copy of `value` whose JSON integers are floats, but for the integer fields."""
-    out: dict = {}
-    for key, item in value.items():
-        kind = type(item)
-        if kind is int and key not in INTEGER_FIELDS:
-            out[key] = float(item)
-        elif kind is dict:
-            out[key] = _as_floats(item)
-        elif kind is list:
-            out[key] = [_as_floats(x) if type(x) is dict else x for x in item]
-        else:
-            out[key] = item
-    return out
 
 
 def stored_ids(table: str, org_id: str, realm_id: str) -> set[str]:
@@ -193,3 +180,33 @@ def stored_ids(table: str, org_id: str, realm_id: str) -> set[str]:
     except DatabaseUndefinedRelation:
         return set()
     return {str(row[0]) for row in rows or []}
+
+
+# The entity cursor lives in the resource's dlt state (committed with each load, restored
+# from the warehouse when the local pipeline folder is gone). Before the source built Arrow
+# tables, dlt's `incremental` on `updated_at` kept it; its state is still read once.
+CURSOR_KEY = "updated_at_cursor"
+_LEGACY_CURSOR = ("incremental", "updated_at", "last_value")
+
+
+def read_cursor(state: dict) -> datetime | None:
+    """The newest `updated_at` an earlier sync loaded for this resource, or None."""
+    stored = state.get(CURSOR_KEY)
+    if stored is None:
+        legacy: Any = state
+        for key in _LEGACY_CURSOR:
+            legacy = legacy.get(key) if isinstance(legacy, dict) else None
+        stored = legacy
+    if isinstance(stored, datetime):
+        return stored.astimezone(UTC) if stored.tzinfo else stored.replace(tzinfo=UTC)
+    if isinstance(stored, str):
+        moment = parse_qbo_time(stored)
+        return moment
+    return None
+
+
+def write_cursor(state: dict, previous: datetime | None, newest: datetime | None) -> None:
+    """Store the later of `previous` and `newest` (the cursor never moves back)."""
+    moments = [m for m in (previous, newest) if m is not None]
+    if moments:
+        state[CURSOR_KEY] = max(moments).isoformat()

@@ -9,6 +9,8 @@ from the earliest of
 - the first day of the month of the previous pull (that month was partial then; without
   this a sync gap across a year end would leave months half pulled)
 up to today, and also any history the window newly asks for (a larger `history_years`).
+A caller may leave out the first (`open_year=False`): the P&L by dimension re-pulls the
+whole open year only weekly (dimension_reports.py).
 """
 
 from __future__ import annotations
@@ -107,17 +109,27 @@ def history_start(today: date, first_month: int, history_years: int) -> date:
 
 
 def windows_to_pull(
-    today: date, first_month: int, history_years: int, previous: PulledRange | None
+    today: date,
+    first_month: int,
+    history_years: int,
+    previous: PulledRange | None,
+    *,
+    open_year: bool = True,
 ) -> list[DateRange]:
-    """The ranges a sync pulls for one report and basis (the rule in the module docstring)."""
+    """The ranges a sync pulls for one report and basis (the rule in the module docstring).
+    `open_year=False` leaves the start of the current fiscal year out of a later sync's
+    window (the trailing months and the month of the previous pull remain); the first
+    sync pulls the whole history either way."""
     wanted_from = history_start(today, first_month, history_years)
     if previous is None:
         return [DateRange(wanted_from, today)]
-    trailing_from = min(
-        fiscal_year_start(today, first_month),
+    starts = [
         month_start(today - timedelta(days=TRAILING_DAYS)),
         month_start(min(previous.through, today)),
-    )
+    ]
+    if open_year:
+        starts.append(fiscal_year_start(today, first_month))
+    trailing_from = min(starts)
     windows = [DateRange(trailing_from, today)]
     if wanted_from < previous.start and wanted_from < trailing_from:
         gap_end = min(previous.start, trailing_from) - timedelta(days=1)

@@ -1,25 +1,70 @@
 """The dlt pipeline of one organization: its own name (so incremental state never mixes
-between organizations), the warehouse DuckDB file, dataset `qbo_raw`, state under QBP_HOME."""
+between organizations), the warehouse DuckDB file, dataset `qbo_raw`, state under QBP_HOME.
+
+Child tables (`invoice__line`, ...) are appended to, not merged (arrow_pages.py): when a
+record is loaded again or deleted, the root table's merge replaces or removes its root row,
+and the child rows of the replaced version are left without a root row. Every load of the
+pipeline ends by deleting those rows (`delete_orphan_rows`), so after a sync the child
+tables hold exactly the lines of the stored records, as dlt's nested-table merge did.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
+import logging
 import re
+from typing import Any
 
 import dlt
+import pyarrow as pa
+from dlt.common.pipeline import LoadInfo
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from qb_pipeline.config import Settings
+from qb_pipeline.sources.quickbooks.arrow_pages import ROOT_KEY, ROW_KEY
 from qb_pipeline.sources.quickbooks.settings import DATASET_NAME, SOURCE_NAME
+
+log = logging.getLogger("qb_pipeline.sources.quickbooks")
 
 # Organization slugs (connections/orgs.py) use a-z, 0-9 and '-'; dlt names use '_'. The
 # mapping is one to one because slugs have no '_'.
 _SLUG = re.compile(r"[a-z0-9-]+")
 
-# Memory (bench/sync_bench.py, large company): a writer buffer of 1,000 rows per table
-# (dlt's default 5,000; a page is 1,000 records) cut extraction's peak from ~0.51 to
-# ~0.33 GB. The setting is process-wide: every dlt pipeline here is one of ours. A DuckDB
-# memory_limit of 256MB also cut the load's peak (~1.05 -> ~0.6 GB) but 128MB already ran
-# out of memory on merges, so no limit is set: a bigger company must not fail its load.
+# Memory and speed of a sync (bench/README.md has the measurements, large company). The dlt
+# settings are process-wide: every dlt pipeline here is one of ours.
+# A writer buffer of 1,000 rows per table (dlt's default 5,000) cut extraction's peak.
 WRITER_BUFFER_ROWS = 1000
+# Resources are read one after the other, not in turns: in turns every entity's generator
+# holds its page (and the page fetched ahead) at once; extraction's peak 476 -> 375 MB.
+EXTRACT_ORDER = "fifo"
+# Load jobs (one per parquet file) run two at a time: each running job holds DuckDB buffers
+# (dlt's default, 20 for DuckDB, took the load's own peak to ~0.43 GB, 2 to ~0.19 GB in
+# about the same time on two cores).
+LOAD_WORKERS = 2
+# Appends and merges need no row order: DuckDB then streams instead of buffering. No
+# memory_limit: 128 MB ran merges out of memory, and any fixed limit can fail the load of
+# a company larger than the ones measured; DuckDB spills to `<warehouse>.tmp` under
+# QBP_HOME when it must.
+DUCKDB_SETTINGS: dict[str, object] = {"preserve_insertion_order": False}
+
+# A child row whose root row is gone (its record was loaded again, or deleted).
+DELETE_ORPHANS_SQL = (
+    "DELETE FROM {child} WHERE NOT EXISTS "
+    "(SELECT 1 FROM {root} AS r WHERE r.{row_key} = {child}.{root_key})"
+)
+
+
+class QuickBooksPipeline(dlt.Pipeline):
+    """A dlt pipeline whose every load ends by deleting orphaned child rows."""
+
+    def load(self, *args: Any, **kwargs: Any) -> LoadInfo:
+        release_free_memory()
+        info = super().load(*args, **kwargs)
+        if info.loads_ids:
+            delete_orphan_rows(self)
+        return info
 
 
 def pipeline_name(org_id: str) -> str:
@@ -35,9 +80,64 @@ def pipeline_for_org(org_id: str, settings: Settings) -> dlt.Pipeline:
     settings.dlt_dir.mkdir(parents=True, exist_ok=True)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     dlt.config["data_writer.buffer_max_items"] = WRITER_BUFFER_ROWS
-    return dlt.pipeline(
+    dlt.config["load.workers"] = LOAD_WORKERS
+    dlt.config["extract.next_item_mode"] = EXTRACT_ORDER
+    credentials = DuckDbCredentials(str(settings.warehouse_path), global_config=DUCKDB_SETTINGS)
+    pipeline = dlt.pipeline(
         pipeline_name=pipeline_name(org_id),
-        destination=dlt.destinations.duckdb(str(settings.warehouse_path)),
+        destination=dlt.destinations.duckdb(credentials),
         dataset_name=DATASET_NAME,
         pipelines_dir=str(settings.dlt_dir),
     )
+    # dlt.pipeline() builds a plain Pipeline; this one only adds the step after a load.
+    pipeline.__class__ = QuickBooksPipeline
+    return pipeline
+
+
+def release_free_memory() -> None:
+    """Hand the memory extraction freed back to the operating system before DuckDB takes
+    its own: Python's allocator and Arrow's pool keep freed blocks, so the load's memory
+    would come on top of the extraction's peak (bench/README.md: ~0.5 GB)."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    # Not glibc: the memory stays with the process, nothing else changes.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def child_tables(pipeline: dlt.Pipeline) -> dict[str, str]:
+    """{child table: its root table} of the pipeline's schema: the tables with a root key
+    column, named `<root table>__<path>`."""
+    tables = pipeline.default_schema.tables
+    out: dict[str, str] = {}
+    for name, table in tables.items():
+        root = name.split("__", 1)[0]
+        if root != name and ROOT_KEY in table["columns"] and root in tables:
+            out[name] = root
+    return out
+
+
+def delete_orphan_rows(pipeline: dlt.Pipeline) -> int:
+    """Delete the child rows whose root row is gone, in every child table; their count."""
+    children = child_tables(pipeline)
+    deleted = 0
+    with pipeline.sql_client() as client:
+        existing = {row[0] for row in client.execute_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            client.dataset_name)}  # fmt: skip
+        for child, root in sorted(children.items()):
+            if child not in existing or root not in existing:
+                continue
+            rows = client.execute_sql(
+                DELETE_ORPHANS_SQL.format(
+                    child=client.make_qualified_table_name(child),
+                    root=client.make_qualified_table_name(root),
+                    row_key=client.escape_column_name(ROW_KEY),
+                    root_key=client.escape_column_name(ROOT_KEY),
+                )
+            )
+            count = rows[0][0] if rows else 0
+            deleted += count or 0
+    if deleted:
+        log.info("deleted %d child rows of replaced or deleted records", deleted)
+    return deleted
