@@ -185,6 +185,13 @@ def create_goal(
     }
     org_dir = goals_dir / request.org
     goal_id = request.goal_id or _free_id(_slug(request.name), existing, org_dir)
+    if request.goal_id in RESERVED_IDS:
+        raise GoalRefused(
+            [
+                f"--id: {goal_id!r} is reserved (it names the web app's new-goal page); "
+                "choose another id"
+            ]
+        )
     if request.goal_id is not None and (
         goal_id in existing or (org_dir / f"{goal_id}.yaml").exists()
     ):
@@ -258,8 +265,14 @@ def _slug(name: str) -> str:
     return slug or "goal"
 
 
+# Ids that name a page of the web app rather than a goal (/orgs/<slug>/goals/new).
+RESERVED_IDS = frozenset({"new"})
+
+
 def _free_id(base: str, existing: set[str], org_dir: Path) -> str:
     candidate, n = base, 1
+    if base in RESERVED_IDS:
+        candidate, n = f"{base}-2", 2
     while candidate in existing or (org_dir / f"{candidate}.yaml").exists():
         n += 1
         candidate = f"{base}-{n}"

@@ -13,6 +13,7 @@ from dagster import AssetKey
 
 from qb_pipeline.defs import defs
 from qb_pipeline.defs.instance import prepare_dagster_home
+from qb_pipeline.sources.quickbooks.dimension_rows import DIMENSION_LINES_TABLE
 from qb_pipeline.sources.quickbooks.settings import ALL_ENTITIES, REPORT_LINES_TABLE, TABLE_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +32,8 @@ def test_raw_tables_have_readable_keys_in_their_group(graph):
     raw = {k for k in keys(graph) if k.startswith("qbo_raw/")}
 
     expected = {f"qbo_raw/{TABLE_NAMES[e]}" for e in ALL_ENTITIES} | {
-        f"qbo_raw/{REPORT_LINES_TABLE}"
+        f"qbo_raw/{REPORT_LINES_TABLE}",
+        f"qbo_raw/{DIMENSION_LINES_TABLE}",
     }
     assert raw == expected
     assert {graph.get(AssetKey.from_user_string(k)).group_name for k in raw} == {"quickbooks_raw"}
@@ -49,10 +51,14 @@ def test_staging_marts_and_serving_follow_the_raw_tables(graph):
         "qbo/report_lines": "quickbooks_staging",
         "qbo/pnl_monthly": "quickbooks_staging",
         "qbo/balance_sheet_monthly": "quickbooks_staging",
+        "qbo/pnl_monthly_by_dimension": "quickbooks_staging",
+        "qbo/cash_flow_monthly": "quickbooks_staging",
         "qbo/connection_status": "quickbooks_staging",
         "marts/accounts": "marts",
         "marts/pnl_monthly": "marts",
         "marts/balance_sheet_monthly": "marts",
+        "marts/pnl_monthly_by_dimension": "marts",
+        "marts/cash_flow_monthly": "marts",
         "marts/connection_status": "marts",
         "marts/goal_values": "goals",  # written by the goals step (defs/goals)
         "serving/warehouse": "serving",

@@ -235,6 +235,16 @@ def test_refused_for_an_id_in_use(env, connected):
     assert len(goal_files(env)) == 1
 
 
+def test_the_id_new_is_kept_for_the_web_apps_form(env, connected):
+    named_new = create(env, "--line", "Income", name="New")
+    explicit = create(env, "--line", "Income", "--id", "new")
+
+    assert named_new.stdout == "new-2\n"
+    assert explicit.exit_code == 1
+    assert "--id: 'new' is reserved (it names the web app's new-goal page)" in explicit.stderr
+    assert [p.name for p in goal_files(env)] == ["new-2.yaml"]
+
+
 def test_account_or_line_exactly_once(env, connected):
     both = create(env, "--line", "Income", "--account", "13")
     neither = create(env)

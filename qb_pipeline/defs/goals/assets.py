@@ -70,9 +70,11 @@ STALE_STATES = (DISCONNECTED, REAUTHORIZATION_REQUIRED)
 MART_OF_DATASET = {
     PROFIT_AND_LOSS: AssetKey(["marts", "pnl_monthly"]),
     BALANCE_SHEET: AssetKey(["marts", "balance_sheet_monthly"]),
-    CASH_FLOW: AssetKey(["marts", "cash_flow_monthly"]),  # once the import provides it
+    CASH_FLOW: AssetKey(["marts", "cash_flow_monthly"]),
 }
 ACCOUNTS_MART = AssetKey(["marts", "accounts"])  # what account goals are checked against
+# What goals filtered by class or department read (besides marts.pnl_monthly).
+BY_DIMENSION_MART = AssetKey(["marts", "pnl_monthly_by_dimension"])
 
 # The BI view of every goal value (goals.goal_values), one asset for all goals.
 GOAL_VALUES_KEY = AssetKey(["marts", "goal_values"])
@@ -139,7 +141,14 @@ def goal_deps(goals: Iterable[GoalDefinition], known: set[AssetKey]) -> list[Ass
     wanted = {MART_OF_DATASET[d] for g in goals for d in g.item_datasets}
     if any(_tracks_account(g) for g in goals):
         wanted.add(ACCOUNTS_MART)
+    if any(_filtered(g) for g in goals):
+        wanted.add(BY_DIMENSION_MART)
     return sorted(wanted & known, key=lambda k: k.to_user_string())
+
+
+def _filtered(goal: GoalDefinition) -> bool:
+    filters = goal.filters
+    return filters is not None and (filters.class_id or filters.department_id) is not None
 
 
 def _tracks_account(goal: GoalDefinition) -> bool:
