@@ -1,4 +1,5 @@
-"""The web app: sign-in and the Integrations area, server-rendered, no JavaScript, no build."""
+"""The web app: sign-in, the Integrations area and the goals pages, server-rendered, no
+JavaScript, no build."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from qb_pipeline.connections.errors import (
     PermissionDenied,
 )
 from qb_pipeline.connections.service import IntegrationService
-from qb_pipeline.web import auth, routes_integrations
+from qb_pipeline.web import auth, routes_goals, routes_integrations
 from qb_pipeline.web.access_log import AccessLogAndHeaders, content_security_policy
 from qb_pipeline.web.csrf import CsrfRejected
 from qb_pipeline.web.pages import PageError, error_page, see_other
@@ -80,8 +81,11 @@ async def on_http_exception(request: Request, error: Exception) -> Response:
     return response
 
 
-def create_app(settings: Settings, service: IntegrationService | None = None) -> Starlette:
-    """The Starlette app; `service` defaults to one built from `settings`.
+def create_app(
+    settings: Settings, service: IntegrationService | None = None, goals_dir: Path | None = None
+) -> Starlette:
+    """The Starlette app; `service` defaults to one built from `settings`, `goals_dir` (the
+    goal files) to $QBP_GOALS_DIR, else ./goal_models, as for the CLI and Dagster.
 
     Raises ConfigError (naming the variable) when the settings cannot work."""
     service = service or IntegrationService(settings)
@@ -89,6 +93,7 @@ def create_app(settings: Settings, service: IntegrationService | None = None) ->
         Route("/", home, methods=["GET"]),
         *auth.routes(),
         *routes_integrations.routes(),
+        *routes_goals.routes(),
         Mount(
             "/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"
         ),
@@ -110,4 +115,5 @@ def create_app(settings: Settings, service: IntegrationService | None = None) ->
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.goals_dir = (goals_dir or routes_goals.default_goals_dir()).resolve()
     return app

@@ -1,0 +1,150 @@
+"""The actual-vs-target chart of a goal, as inline SVG built on the server.
+
+No JavaScript: the page's Content-Security-Policy allows no scripts, and a server-drawn
+chart needs none. Colours and dash patterns come from classes in static/app.css (inline
+`style` attributes would be blocked by the same policy). Every period gets exactly one
+point, coloured and titled by its status; a period without data sits on the baseline as a
+hollow point. The table under the chart carries the same figures for screen readers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+WIDTH = 720
+HEIGHT = 300
+LEFT, RIGHT, TOP, BOTTOM = 80, 16, 16, 48
+MAX_X_LABELS = 12
+TICKS = 4  # about this many gridlines
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    label: str  # the period, as people read it ("Aug 2026")
+    actual: float | None
+    target: float | None
+    status: str  # on_track, at_risk, off_track, no_target, no_data
+
+
+def format_amount(value: float | None) -> str:
+    """12,345.60 style; an em dash for no value."""
+    if value is None:
+        return "—"
+    return f"{value:,.2f}"
+
+
+def _nice_step(span: float) -> float:
+    raw = span / TICKS
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def _scale(values: Sequence[float]) -> tuple[float, float, float]:
+    """(low, high, step) of the y axis: zero included, bounds on gridlines."""
+    low, high = min(0.0, *values), max(0.0, *values)
+    if high == low:
+        high = low + 1.0
+    step = _nice_step(high - low)
+    return math.floor(low / step) * step, math.ceil(high / step) * step, step
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def actual_vs_target_svg(points: Sequence[ChartPoint], title: str) -> Markup:
+    """The chart as an <svg> element, safe to put into a page as it is."""
+    values = [v for p in points for v in (p.actual, p.target) if v is not None]
+    low, high, step = _scale(values or [0.0])
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(len(points), 1)
+
+    def x(i: int) -> float:
+        return LEFT + (i + 0.5) * slot
+
+    def y(value: float) -> float:
+        return TOP + (high - value) / (high - low) * plot_h
+
+    first, last = (points[0].label, points[-1].label) if points else ("", "")
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        'role="img" aria-labelledby="chart-title chart-desc">',
+        f'<title id="chart-title">{escape(title)}</title>',
+        f'<desc id="chart-desc">Actual and target for {len(points)} periods, '
+        f"{escape(first)} to {escape(last)}.</desc>",
+    ]
+    tick = low
+    while tick <= high + step / 2:
+        ty = _num(y(tick))
+        axis = " axis" if abs(tick) < step / 1000 else ""
+        parts.append(
+            f'<line class="grid{axis}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty}" y2="{ty}"/>'
+        )
+        parts.append(
+            f'<text class="tick" x="{LEFT - 8}" y="{ty}" text-anchor="end" '
+            f'dominant-baseline="middle">{escape(_tick_label(tick, step))}</text>'
+        )
+        tick += step
+    every = math.ceil(len(points) / MAX_X_LABELS) if points else 1
+    for i, point in enumerate(points):
+        if i % every == 0 or i == len(points) - 1:
+            parts.append(
+                f'<text class="tick" x="{_num(x(i))}" y="{HEIGHT - BOTTOM + 20}" '
+                f'text-anchor="middle">{escape(point.label)}</text>'
+            )
+    for i, point in enumerate(points):
+        if point.target is not None:
+            half = min(slot * 0.35, 18)
+            ty = _num(y(point.target))
+            parts.append(
+                f'<line class="target" x1="{_num(x(i) - half)}" x2="{_num(x(i) + half)}" '
+                f'y1="{ty}" y2="{ty}"/>'
+            )
+    for segment in _runs([(i, p.actual) for i, p in enumerate(points)]):
+        if len(segment) > 1:
+            coords = " ".join(f"{_num(x(i))},{_num(y(v))}" for i, v in segment)
+            parts.append(f'<polyline class="actual" points="{coords}"/>')
+    baseline = y(max(low, 0.0))
+    for i, point in enumerate(points):
+        cy = y(point.actual) if point.actual is not None else baseline
+        status = point.status if point.actual is not None else "no_data"
+        words = status.replace("_", " ")
+        tip = (
+            f"{point.label}: actual {format_amount(point.actual)}, "
+            f"target {format_amount(point.target)}, {words}"
+        )
+        parts.append(
+            f'<circle class="point status-{escape(status)}" cx="{_num(x(i))}" cy="{_num(cy)}" '
+            f'r="5"><title>{escape(tip)}</title></circle>'
+        )
+    parts.append("</svg>")
+    # Every value above went through escape(), so the whole is safe markup.
+    return Markup("\n".join(parts))
+
+
+def _tick_label(value: float, step: float) -> str:
+    if step >= 1:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def _runs(values: Sequence[tuple[int, float | None]]) -> list[list[tuple[int, float]]]:
+    """Consecutive periods with an actual: the line breaks where a period has no data."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for i, value in values:
+        if value is None:
+            runs.append([])
+        else:
+            runs[-1].append((i, value))
+    return [run for run in runs if run]
+
+
+__all__ = ["ChartPoint", "actual_vs_target_svg", "format_amount"]
