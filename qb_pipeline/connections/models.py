@@ -147,6 +147,9 @@ class ConnectionStatus:
     refresh_hard_expires_at: datetime | None = None  # Intuit's 5-year cap
     last_refreshed_at: datetime | None = None
     last_sync: SyncRun | None = None
+    # The newest sync that imported data (succeeded, or partial: imported but not published),
+    # which freshness is measured from; last_sync may be a later failure.
+    last_success: SyncRun | None = None
     datasets_available: list[Dataset] = field(default_factory=list)
     settings: IntegrationSettings = field(default_factory=IntegrationSettings)
 
@@ -172,6 +175,7 @@ class ConnectionStatus:
             "refresh_hard_expires_at": _iso(self.refresh_hard_expires_at),
             "last_refreshed_at": _iso(self.last_refreshed_at),
             "last_sync": self.last_sync.to_dict() if self.last_sync else None,
+            "last_success": self.last_success.to_dict() if self.last_success else None,
             "datasets_available": [d.to_dict() for d in self.datasets_available],
             "settings": self.settings.to_dict(),
         }

@@ -6,7 +6,33 @@ import sqlite3
 
 from qb_pipeline.connections import integration_settings, synclog
 from qb_pipeline.connections.db import from_text
-from qb_pipeline.connections.models import NOT_CONNECTED, ConnectionStatus, Organization
+from qb_pipeline.connections.models import (
+    NOT_CONNECTED,
+    ConnectionStatus,
+    Organization,
+    SyncRun,
+)
+
+# The newest sync after which the company's data in the warehouse was new: `partial` imported
+# everything but could not compute the goals or publish the serving copy.
+LAST_SUCCESS_SQL = """
+SELECT *
+FROM sync_runs
+WHERE org_id = ?
+  AND (? IS NULL OR realm_id = ?)
+  AND status IN ('succeeded', 'partial')
+  AND finished_at IS NOT NULL
+ORDER BY finished_at DESC, id DESC
+LIMIT 1
+"""
+
+
+def last_success(conn: sqlite3.Connection, org_id: int, realm_id: str | None) -> SyncRun | None:
+    """The newest finished sync of the organization's company that imported data (succeeded
+    or partial); None before the first one."""
+    row = conn.execute(LAST_SUCCESS_SQL, (org_id, realm_id, realm_id)).fetchone()
+    # synclog turns its rows into SyncRun; the query lives here, next to the status it feeds.
+    return synclog._run(row) if row is not None else None
 
 
 def read_status(conn: sqlite3.Connection, org: Organization) -> ConnectionStatus:
@@ -25,6 +51,7 @@ def read_status(conn: sqlite3.Connection, org: Organization) -> ConnectionStatus
             org_name=org.name,
             status=NOT_CONNECTED,
             last_sync=synclog.last_run(conn, org.id, None),
+            last_success=last_success(conn, org.id, None),
             settings=settings,
         )
     realm_id = row["realm_id"]
@@ -44,6 +71,7 @@ def read_status(conn: sqlite3.Connection, org: Organization) -> ConnectionStatus
         refresh_hard_expires_at=from_text(row["refresh_hard_expires_at"]),
         last_refreshed_at=from_text(row["last_refreshed_at"]),
         last_sync=synclog.last_run(conn, org.id, realm_id),
+        last_success=last_success(conn, org.id, realm_id),
         datasets_available=synclog.datasets(conn, org.id, realm_id),
         settings=settings,
     )

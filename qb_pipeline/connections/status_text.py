@@ -36,6 +36,12 @@ def status_lines(current: ConnectionStatus) -> list[str]:
     sync = current.last_sync
     if sync is None:
         lines.append(("Last sync", "never"))
+    elif sync.status == "failed":
+        # Read as one sentence: "Last sync failed: <reason> (<when>)".
+        reason = sync.message or "no reason recorded"
+        lines.append(
+            ("Last sync failed", f"{reason} ({_when(sync.finished_at or sync.started_at)})")
+        )
     else:
         text = f"{_when(sync.finished_at or sync.started_at)} {sync.status}"
         lines.append(("Last sync", text + (f": {sync.message}" if sync.message else "")))

@@ -10,14 +10,31 @@ import dagster as dg
 
 from qb_pipeline.defs.goals.jobs import goals_refresh_job
 from qb_pipeline.defs.quickbooks.assets import goal_assets, quickbooks_assets
+from qb_pipeline.defs.quickbooks.connection_sensor import quickbooks_connection_changes
+from qb_pipeline.defs.quickbooks.failure_sensor import quickbooks_sync_failures
+from qb_pipeline.defs.quickbooks.freshness import quickbooks_freshness_checks
+from qb_pipeline.defs.quickbooks.freshness_sensor import quickbooks_freshness_sensor
+from qb_pipeline.defs.quickbooks.health_checks import quickbooks_health_checks_job
 from qb_pipeline.defs.quickbooks.jobs import quickbooks_sync_job
 from qb_pipeline.defs.quickbooks.resources import default_resources
 from qb_pipeline.defs.quickbooks.schedules import quickbooks_sync_schedule
+from qb_pipeline.defs.quickbooks.token_health import (
+    quickbooks_token_health_check,
+    quickbooks_token_health_sensor,
+)
 
 defs = dg.Definitions(
     assets=[*quickbooks_assets, *goal_assets],
-    jobs=[quickbooks_sync_job, goals_refresh_job],
-    sensors=[quickbooks_sync_schedule],
+    # Per-organization health: freshness of the raw tables and goal values, token expiry.
+    asset_checks=[quickbooks_freshness_checks, quickbooks_token_health_check],
+    jobs=[quickbooks_sync_job, goals_refresh_job, quickbooks_health_checks_job],
+    sensors=[
+        quickbooks_sync_schedule,
+        quickbooks_connection_changes,
+        quickbooks_sync_failures,
+        quickbooks_freshness_sensor,
+        quickbooks_token_health_sensor,
+    ],
     resources=default_resources(),
     # Steps of this project write one DuckDB file one at a time; a process per step would
     # only add a re-import of the code location (~1.7 s) to each.

@@ -93,7 +93,11 @@ def decide(
     return Decision(org_slug, slot, True, f"slot {slot.isoformat()}")
 
 
-def _sync_in_progress(instance: DagsterInstance, job_name: str, org_slug: str) -> bool:
+def sync_in_progress(
+    instance: DagsterInstance, org_slug: str, job_name: str = quickbooks_sync_job.name
+) -> bool:
+    """Whether a run of `job_name` for the organization's partition is queued or running
+    (the connection sensor asks the same before it requests a sync)."""
     runs = instance.get_run_records(
         RunsFilter(
             job_name=job_name,
@@ -156,7 +160,7 @@ def build_sync_sensor(
                 current.status,
                 since,
                 now,
-                sync_in_progress=_sync_in_progress(context.instance, job.name, slug),
+                sync_in_progress=sync_in_progress(context.instance, slug, job.name),
             )
             if decision.request:
                 assert decision.slot is not None

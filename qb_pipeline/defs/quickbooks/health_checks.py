@@ -1,0 +1,139 @@
+"""Running the per-organization health checks (freshness, token health) outside a sync.
+
+The checks run in every sync after the assets they watch. Between syncs their outcome still
+changes (data crosses a threshold, a token nears its expiry, QuickBooks is disconnected), so the
+health sensors request a check-only run of one organization's partition when its outcome
+differs from the last evaluation stored for that partition: the UI then shows the new state,
+and a run records it.
+
+Why runs and not evaluations reported by the sensor itself (`SensorResult(asset_events=...)`):
+Dagster 1.13.27 stores a run-less evaluation of a partitioned check under an empty run id, and
+its unique index (check, run id, partition) refuses a second one for the same partition
+(sqlite3.IntegrityError), so only the first state change could ever be recorded. A check-only
+run must be a subset of a job whose selection holds the checked assets, because a job of checks
+alone has no partitions in this version; `quickbooks_health_checks` is that job, always
+launched with no asset selected (RunRequest(asset_selection=[], asset_check_keys=...)).
+
+The sensor's moment of judgement travels with the run (tag `qbp/checked_as_of`): the check
+judges as of the later of that moment and its own clock, so a run says what the sensor saw.
+"""
+
+import warnings
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckExecutionContext,
+    AssetCheckKey,
+    AssetCheckSpec,
+    AssetKey,
+    AssetSelection,
+    DagsterInstance,
+    RunRequest,
+    define_asset_job,
+    in_process_executor,
+)
+from dagster._core.event_api import PartitionKeyFilter
+from dagster._utils.warnings import PreviewWarning
+
+from qb_pipeline.defs.goals.assets import GOAL_VALUES_KEY
+from qb_pipeline.defs.quickbooks.partitions import organizations
+from qb_pipeline.defs.quickbooks.schedules import TRIGGER_TAG
+
+HEALTH_CHECKS_JOB = "quickbooks_health_checks"
+# Check runs one sensor tick may launch: the first tick after a deploy finds every organization
+# never evaluated; the rest follow at the next ticks instead of flooding the run queue.
+MAX_CHECK_RUNS_PER_TICK = 20
+AS_OF_TAG = "qbp/checked_as_of"
+
+# The assets whose checks the health sensors run: raw tables (freshness), goal values
+# (freshness), the connection (token health). Nothing here is materialized by the sensors.
+WATCHED_KEYS = AssetSelection.assets(
+    ["qbo_raw", "account"], GOAL_VALUES_KEY, ["qbo", "connection_status"]
+)
+
+quickbooks_health_checks_job = define_asset_job(
+    name=HEALTH_CHECKS_JOB,
+    selection=WATCHED_KEYS,
+    executor_def=in_process_executor,
+    description=(
+        "Runs one organization's health checks (freshness of the raw tables and goal values, "
+        "refresh-token health) without syncing: the health sensors launch it with no asset "
+        "selected when an organization's state changed. To sync, run quickbooks_sync instead."
+    ),
+)
+
+
+def organization_check_spec(name: str, asset: AssetKey, description: str) -> AssetCheckSpec:
+    """A check evaluated per organization partition. Partitioned checks are a preview in
+    Dagster 1.13 and warn at every load; the project depends on them knowingly (module
+    docstring), so that warning is silenced here and nowhere else."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        return AssetCheckSpec(
+            name, asset=asset, partitions_def=organizations, description=description
+        )
+
+
+def as_of(context: AssetCheckExecutionContext, now: datetime) -> datetime:
+    """The moment a check judges: `now`, or the later moment a health sensor saw."""
+    tagged = context.run.tags.get(AS_OF_TAG)
+    return max(now, datetime.fromisoformat(tagged)) if tagged else now
+
+
+def latest_evaluation(
+    instance: DagsterInstance, key: AssetCheckKey, partition: str
+) -> AssetCheckEvaluation | None:
+    """The last completed evaluation of `key` for `partition` (None: never evaluated)."""
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [key], partition_filter=PartitionKeyFilter(key=partition)
+    )
+    record = records.get(key)
+    event = record.event if record is not None else None
+    return event.asset_check_evaluation if event is not None else None
+
+
+def signature(evaluation: AssetCheckEvaluation, fields: Sequence[str]) -> str:
+    """What a user sees of an evaluation: pass/fail, severity and the metadata `fields`."""
+    values = [str(evaluation.passed), evaluation.severity.value]
+    for name in fields:
+        entry = evaluation.metadata.get(name)
+        values.append(str(entry.value) if entry is not None else "")
+    return "|".join(values)
+
+
+def outdated(
+    instance: DagsterInstance,
+    evaluations: Iterable[AssetCheckEvaluation],
+    fields: Sequence[str],
+    requested: dict[str, str],
+) -> list[AssetCheckEvaluation]:
+    """The evaluations that differ from the partition's last stored one and were not already
+    requested (`requested`: signature per check key and partition, from the sensor cursor)."""
+    result = []
+    for evaluation in evaluations:
+        assert evaluation.partition is not None
+        wanted = signature(evaluation, fields)
+        if requested.get(request_id(evaluation)) == wanted:
+            continue  # a check run for this outcome is already on its way
+        last = latest_evaluation(instance, evaluation.asset_check_key, evaluation.partition)
+        if last is None or signature(last, fields) != wanted:
+            result.append(evaluation)
+    return result
+
+
+def request_id(evaluation: AssetCheckEvaluation) -> str:
+    return f"{evaluation.partition}/{evaluation.asset_check_key.to_user_string()}"
+
+
+def check_run(org: str, keys: Iterable[AssetCheckKey], at: datetime, trigger: str) -> RunRequest:
+    """A check-only run of the organization's partition (no asset is materialized)."""
+    return RunRequest(
+        run_key=f"{org}:{trigger}-checks:{at.isoformat()}",
+        job_name=HEALTH_CHECKS_JOB,
+        partition_key=org,
+        asset_selection=[],
+        asset_check_keys=sorted(set(keys), key=lambda key: key.to_user_string()),
+        tags={TRIGGER_TAG: trigger, AS_OF_TAG: at.isoformat()},
+    )
