@@ -30,7 +30,7 @@ from qb_pipeline.web.auth import signed_in_email
 from qb_pipeline.web.csrf import checked_form
 from qb_pipeline.web.goal_chart import ChartPoint, actual_vs_target_svg, format_amount
 from qb_pipeline.web.pages import PageError, flash, render, see_other
-from qb_pipeline.web.routes_integrations import call, member_of
+from qb_pipeline.web.routes_integrations import call, first_org_slug, member_of
 
 if TYPE_CHECKING:
     from qb_pipeline.goals.model import GoalDefinition
@@ -103,16 +103,7 @@ def _members_only(request: Request) -> tuple[str, str]:
 
 
 async def goals_home(request: Request) -> Response:
-    email = signed_in_email(request)
-    memberships = await call(request, "memberships", email)
-    if not memberships:
-        raise PageError(
-            403,
-            "No organization",
-            f"Your account ({email}) is not a member of any organization yet. "
-            "Ask an admin of your organization to add you.",
-        )
-    return see_other(goals_url(memberships[0].org_slug))
+    return see_other(goals_url(await first_org_slug(request)))
 
 
 async def goals_page(request: Request) -> Response:

@@ -85,7 +85,8 @@ async def member_of(request: Request, email: str, slug: str) -> Membership:
 # -- pages --------------------------------------------------------------------------
 
 
-async def integrations_home(request: Request) -> Response:
+async def first_org_slug(request: Request) -> str:
+    """The signed-in user's first organization (the landing page of an area), else a 403."""
     email = signed_in_email(request)
     memberships = await call(request, "memberships", email)
     if not memberships:
@@ -95,7 +96,11 @@ async def integrations_home(request: Request) -> Response:
             f"Your account ({email}) is not a member of any organization yet. "
             "Ask an admin of your organization to add you.",
         )
-    return see_other(org_page(memberships[0].org_slug))
+    return memberships[0].org_slug
+
+
+async def integrations_home(request: Request) -> Response:
+    return see_other(org_page(await first_org_slug(request)))
 
 
 async def integrations_page(request: Request) -> Response:

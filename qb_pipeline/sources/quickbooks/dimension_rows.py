@@ -34,7 +34,12 @@ from typing import Any
 
 from qb_pipeline.quickbooks import flatten_report
 from qb_pipeline.sources.quickbooks.periods import DateRange
-from qb_pipeline.sources.quickbooks.report_rows import LINE, PERIOD, TOTAL_COLUMN_KEY, line_key
+from qb_pipeline.sources.quickbooks.report_rows import (
+    PERIOD,
+    TOTAL_COLUMN_KEY,
+    line_fields,
+    line_key,
+)
 from qb_pipeline.sources.quickbooks.tables import REPORT_LINE_COLUMNS
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
@@ -167,16 +172,7 @@ def dimension_rows(
                 "member_name": member.name,
                 "is_not_specified": member.is_not_specified,
                 "line_key": lkey,
-                "row_kind": LINE,
-                "account_id": line["account_id"],
-                "account_name": line["account_name"],
-                "report_group": line["group"],
-                "section_path": "/".join(line["section_path"]),
-                "is_summary": line["is_summary"],
-                "summary_of_account_id": line.get("summary_of_account_id"),
-                "has_sub_accounts": bool(line.get("has_sub_accounts")),
-                "amount": line["amount"],
-                "currency": line.get("currency") or currency,
+                **line_fields(line, currency),
             }
         )
     return rows

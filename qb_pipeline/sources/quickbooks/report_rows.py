@@ -97,19 +97,26 @@ def report_rows(
                 "period_start": line["period_start"],
                 "period_end": line["period_end"],
                 "line_key": key,
-                "row_kind": LINE,
-                "account_id": line["account_id"],
-                "account_name": line["account_name"],
-                "report_group": line["group"],
-                "section_path": "/".join(line["section_path"]),
-                "is_summary": line["is_summary"],
-                "summary_of_account_id": line.get("summary_of_account_id"),
-                "has_sub_accounts": bool(line.get("has_sub_accounts")),
-                "amount": line["amount"],
-                "currency": line.get("currency") or currency,
+                **line_fields(line, currency),
             }
         )
     return rows
+
+
+def line_fields(line: dict, currency: str | None) -> dict:
+    """The columns a stored report line takes from one flattened line."""
+    return {
+        "row_kind": LINE,
+        "account_id": line["account_id"],
+        "account_name": line["account_name"],
+        "report_group": line["group"],
+        "section_path": "/".join(line["section_path"]),
+        "is_summary": line["is_summary"],
+        "summary_of_account_id": line.get("summary_of_account_id"),
+        "has_sub_accounts": bool(line.get("has_sub_accounts")),
+        "amount": line["amount"],
+        "currency": line.get("currency") or currency,
+    }
 
 
 def line_key(line: dict) -> str:
