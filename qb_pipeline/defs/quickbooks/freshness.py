@@ -156,28 +156,24 @@ class Freshness:
             "fail_after_hours": MetadataValue.float(self.thresholds.fail_hours),
         }
 
+    def _outcome(self) -> dict:
+        """What the check result and the evaluation both say."""
+        return {
+            "asset_key": self.asset_key,
+            "check_name": CHECK_NAME,
+            "passed": not self.is_stale,
+            "severity": self.severity,
+            "description": self.description,
+            "metadata": self.metadata(),
+        }
+
     def check_result(self) -> AssetCheckResult:
         """The result a check run yields for its partition."""
-        return AssetCheckResult(
-            asset_key=self.asset_key,
-            check_name=CHECK_NAME,
-            passed=not self.is_stale,
-            severity=self.severity,
-            description=self.description,
-            metadata=self.metadata(),
-        )
+        return AssetCheckResult(**self._outcome())
 
     def evaluation(self) -> AssetCheckEvaluation:
         """The same result as an evaluation a sensor reports for the partition (no run)."""
-        return AssetCheckEvaluation(
-            asset_key=self.asset_key,
-            check_name=CHECK_NAME,
-            passed=not self.is_stale,
-            severity=self.severity,
-            description=self.description,
-            metadata=self.metadata(),
-            partition=self.org,
-        )
+        return AssetCheckEvaluation(**self._outcome(), partition=self.org)
 
 
 def latest_materialization(instance: DagsterInstance, key: AssetKey, org: str) -> datetime | None:

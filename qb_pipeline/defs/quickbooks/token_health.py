@@ -133,26 +133,22 @@ class TokenHealth:
             "warn_days_before": MetadataValue.int(self.warn_days),
         }
 
+    def _outcome(self) -> dict:
+        """What the check result and the evaluation both say."""
+        return {
+            "asset_key": CONNECTION_KEY,
+            "check_name": CHECK_NAME,
+            "passed": self.passed,
+            "severity": self.severity,
+            "description": self.description,
+            "metadata": self.metadata(),
+        }
+
     def check_result(self) -> AssetCheckResult:
-        return AssetCheckResult(
-            asset_key=CONNECTION_KEY,
-            check_name=CHECK_NAME,
-            passed=self.passed,
-            severity=self.severity,
-            description=self.description,
-            metadata=self.metadata(),
-        )
+        return AssetCheckResult(**self._outcome())
 
     def evaluation(self) -> AssetCheckEvaluation:
-        return AssetCheckEvaluation(
-            asset_key=CONNECTION_KEY,
-            check_name=CHECK_NAME,
-            passed=self.passed,
-            severity=self.severity,
-            description=self.description,
-            metadata=self.metadata(),
-            partition=self.org,
-        )
+        return AssetCheckEvaluation(**self._outcome(), partition=self.org)
 
 
 def _day(moment: datetime) -> str:
