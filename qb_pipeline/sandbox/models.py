@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from qb_pipeline.sandbox.entities import LIST_ENTITIES, SINGLETON_ENTITIES, TRANSACTION_ENTITIES
@@ -230,13 +230,17 @@ class Company:
 
 
 class EmulatorClock:
-    """Real time shifted so that its date starts at the emulator's `today`."""
+    """Real time shifted so that it starts at noon UTC of the emulator's `today`.
+
+    Noon, not the real time of day: every company's local date (UTC-11 to UTC+11) is then
+    `today` at start, whatever the hour the emulator starts (a shift by whole days made a
+    US company's date yesterday's when the emulator started before 08:00 UTC)."""
 
     def __init__(self, today: date | None = None) -> None:
         real = datetime.now(UTC)
         self._shift = timedelta(0)
         if today is not None:
-            self._shift = timedelta(days=(today - real.date()).days)
+            self._shift = datetime.combine(today, time(12), UTC) - real
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._shift
