@@ -64,7 +64,6 @@ PAGE_SIZE = 1000  # Intuit's maximum MAXRESULTS
 # Root rows whose Arrow tables are joined before dlt gets them (arrow_pages.TableBatches):
 # dlt's work per table it is given is fixed (about 10 ms); see bench/README.md.
 ARROW_BATCH_RECORDS = 5000
-CURSOR_FIELD = "updated_at"  # MetaData.LastUpdatedTime as a UTC timestamp, on every row
 # Re-read this much before the cursor and the previous CDC checkpoint: LastUpdatedTime has
 # second precision and a record can commit a little after the time it carries.
 OVERLAP_SECONDS = 300
