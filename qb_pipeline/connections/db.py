@@ -9,6 +9,7 @@ half-way with "database is locked".
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -145,9 +146,26 @@ def migrate(conn: sqlite3.Connection, source: Traversable | Path | None = None) 
 
 
 def prepare(path: Path) -> list[str]:
-    """Create the DB file's folder, switch the file to WAL, and migrate it."""
+    """Create the DB file's folder, switch the file to WAL, and migrate it.
+
+    Services in several processes (web app, Dagster runs, the CLI) may start at once on a
+    new QBP_HOME. SQLite answers a concurrent `PRAGMA journal_mode = WAL` with "database is
+    locked" at once, without waiting on the busy timeout, so preparation is serialized
+    across processes with an advisory lock on a file beside the database.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open_db(path) as conn:
+    with _preparation_lock(path), open_db(path) as conn:
         # WAL lets readers (the web page, `status`) read while a refresh commits.
         conn.execute("PRAGMA journal_mode = WAL")
         return migrate(conn)
+
+
+@contextmanager
+def _preparation_lock(path: Path) -> Iterator[None]:
+    lock_path = path.with_name(path.name + ".prepare-lock")
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
