@@ -9,7 +9,6 @@ half-way with "database is locked".
 
 from __future__ import annotations
 
-import fcntl
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ from datetime import UTC, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+
+from qb_pipeline.file_locks import exclusive_file_lock
 
 MIGRATIONS_PACKAGE = "qb_pipeline.connections.migrations"
 BUSY_TIMEOUT_MS = 30_000
@@ -154,18 +155,10 @@ def prepare(path: Path) -> list[str]:
     across processes with an advisory lock on a file beside the database.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _preparation_lock(path), open_db(path) as conn:
+    with (
+        exclusive_file_lock(path.with_name(path.name + ".prepare-lock")),
+        open_db(path) as conn,
+    ):
         # WAL lets readers (the web page, `status`) read while a refresh commits.
         conn.execute("PRAGMA journal_mode = WAL")
         return migrate(conn)
-
-
-@contextmanager
-def _preparation_lock(path: Path) -> Iterator[None]:
-    lock_path = path.with_name(path.name + ".prepare-lock")
-    with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -9,12 +9,12 @@ organization; callers do not change.
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from qb_pipeline.connections.orgs import check_slug
+from qb_pipeline.file_locks import exclusive_file_lock
 
 
 @contextmanager
@@ -23,12 +23,5 @@ def connection_lock(home: Path, org_slug: str) -> Iterator[None]:
     folder = Path(home) / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     # The slug is validated, so it is a safe file name.
-    path = folder / f"{check_slug(org_slug)}.lock"
-    # Each call opens its own file description, so threads of one process exclude each
-    # other as well as other processes do.
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with exclusive_file_lock(folder / f"{check_slug(org_slug)}.lock"):
+        yield

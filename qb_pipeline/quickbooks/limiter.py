@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from qb_pipeline.file_locks import exclusive_file_lock
+
 log = logging.getLogger(__name__)
 
 # Waiting for a concurrency slot: a slot frees when some request completes, which no file
@@ -234,7 +236,10 @@ class _SqliteWindow:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        with self._connect() as conn:
+        # A new file's switch to WAL fails at once ("database is locked") when another
+        # process switches it at the same moment, so creation is serialized.
+        with exclusive_file_lock(path.with_name(path.name + ".create-lock")):
+            conn = self._connect()
             conn.execute(_SCHEMA)
             conn.execute(_INDEX)
 

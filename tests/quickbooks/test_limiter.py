@@ -53,6 +53,30 @@ def test_starts_never_exceed_any_window(tmp_path):
     assert max(starts) - min(starts) >= earliest_starts(24, windows)[-1] - 0.02
 
 
+def test_limiters_starting_together_on_a_new_realm_file_never_report_a_lock(tmp_path):
+    # Each limiter stands for one process; all take their first permit for a realm whose
+    # window file does not exist yet. SQLite fails a concurrent switch to WAL at once with
+    # "database is locked", so creating the file must be serialized.
+    for round_number in range(25):
+        root = tmp_path / str(round_number)
+        limiters = [LocalRequestLimiter(root, concurrency=4) for _ in range(4)]
+        errors: list[Exception] = []
+
+        def first_permit(limiter: LocalRequestLimiter, errors: list = errors) -> None:
+            try:
+                with limiter.acquire(REALM):
+                    pass
+            except Exception as error:  # collected and asserted below
+                errors.append(error)
+
+        threads = [threading.Thread(target=first_permit, args=(lim,)) for lim in limiters]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == [], f"round {round_number}"
+
+
 def test_concurrency_is_capped_within_a_process(tmp_path):
     limiter = LocalRequestLimiter(tmp_path, windows=(RateWindow(1000, 1.0),), concurrency=3)
     inside = 0
