@@ -1,7 +1,7 @@
 """P&L by class and by department: one request per month for what the company tracks,
 amounts equal to QuickBooks' own Classes/Departments reports, summing back to the monthly
-P&L; a company without class tracking asks for none; re-syncs re-pull only the trailing
-window, and the whole open fiscal year once a week."""
+P&L; a company without class tracking asks for none; re-syncs re-pull only the months
+since the previous pull, and the open fiscal year and the trailing window once a week."""
 
 from __future__ import annotations
 
@@ -213,51 +213,10 @@ def stored_lines_before(warehouse: Warehouse, month: date) -> list[tuple]:
     )
 
 
-def test_a_resync_repulls_only_the_window_month_by_month_and_sees_backdated_entries(
-    make_emulator, tmp_path
-):
-    """20 January 2027, fiscal years from January: the trailing window starts in November
-    (60 days back), so a re-sync the same day asks for 3 months x 2 bases x 2 dimensions
-    (the first sync's history was the week's whole pull of the open year)."""
-    running = make_emulator(limits_enabled=False, today=date(2027, 1, 20))
-    company = company_with_fiscal_month(running, 1)
-    warehouse = make_warehouse(tmp_path / "qbp-home")
-    tables = ("account", DIMENSION_LINES_TABLE)
-    sync_resources(warehouse, "acme", company, *tables)
-    first = report_requests(company, 0)
-    # The history (2024-01 .. 2027-01, 37 months), one month per request, besides the one
-    # report that tells the server's time.
-    assert first.count("ProfitAndLoss") in (37 * 4, 37 * 4 + 1)
-    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
-        for name in ("qbo.accounts", "qbo.pnl_monthly_by_dimension",
-                     "marts.pnl_monthly_by_dimension"):  # fmt: skip
-            run_model(con, model(name))
-    expense, bank = top_account(company, "Expense"), top_account(company, "Bank")
-    retail = company.backend.records("Class")[0]["Id"]
-    december = date(2026, 12, 1)
-    before = class_amount(warehouse, december, expense, retail)
-    untouched = stored_lines_before(warehouse, date(2026, 11, 1))
-
-    entry = journal_entry(date(2026, 12, 14), expense, bank, amount=1234.5, class_id=retail)
-    company.control("POST", "entities/JournalEntry", json=entry)
-    seen = len(running.state.request_log)
-    sync_resources(warehouse, "acme", company, *tables)
-
-    assert report_requests(company, seen).count("ProfitAndLoss") in (12, 13)
-    assert class_amount(warehouse, december, expense, retail) == before + Decimal("1234.50")
-    assert stored_lines_before(warehouse, date(2026, 11, 1)) == untouched
-    expected = emulator_by_dimension(
-        company, "class", "Accrual", december, december + timedelta(days=30)
-    )
-    assert stored_by_dimension(warehouse, "acme", "class", "Accrual", december) == expected
-
-
-# -- the weekly re-pull of the open year ------------------------------------------------------
-# 20 November 2026, fiscal years from January: the open year is January..November (11 months),
-# the trailing window September..November.
+# -- nightly: the months since the previous pull; weekly: the open year and trailing window --
+# 20 November 2026, fiscal years from January: the open year is January..November (11 months).
 DAY_ONE = date(2026, 11, 20)
 OPEN_YEAR = [date(2026, month, 1) for month in range(1, 12)]
-TRAILING = [date(2026, month, 1) for month in (9, 10, 11)]
 DIMENSION_TABLES = ("account", DIMENSION_LINES_TABLE)
 
 
@@ -321,59 +280,106 @@ def post_class_entry(company: Company, day: date, amount: float) -> tuple[str, s
     return expense, retail
 
 
-def test_a_sync_a_day_later_repulls_only_the_trailing_window_months(make_emulator, tmp_path):
+def test_a_sync_a_day_later_repulls_only_the_current_month(make_emulator, tmp_path):
     company, warehouse = synced_on_day_one(make_emulator, tmp_path)
-    march = date(2026, 3, 1)
-    expense, retail = post_class_entry(company, date(2026, 3, 10), amount=432.1)
-    before = class_amount(warehouse, march, expense, retail)
+    october = date(2026, 10, 1)
+    untouched = stored_lines_before(warehouse, date(2026, 11, 1))
+    expense, retail = post_class_entry(company, date(2026, 10, 14), amount=1234.5)
+    before = class_amount(warehouse, october, expense, retail)
 
     requests, pulled = resync_days_later(warehouse, company, days=1)
 
-    # 3 months x 2 bases x 2 dimensions, plus the report that may tell the server's time.
-    assert requests in (12, 13)
-    assert months_of(pulled) == TRAILING
-    assert len(pulled) == 12
-    # March is open but outside the trailing window: its change waits for the weekly pull.
-    assert class_amount(warehouse, march, expense, retail) == before
+    # 1 month x 2 bases x 2 dimensions, plus the report that may tell the server's time.
+    assert requests in (4, 5)
+    assert months_of(pulled) == [date(2026, 11, 1)]
+    assert len(pulled) == 4
+    # The back-dated October entry waits for the weekly re-pull; earlier months stay as
+    # they were stored.
+    assert class_amount(warehouse, october, expense, retail) == before
+    assert stored_lines_before(warehouse, date(2026, 11, 1)) == untouched
+
+
+def test_the_first_sync_of_a_new_month_also_repulls_the_month_before(make_emulator, tmp_path):
+    company, warehouse = synced_on_day_one(make_emulator, tmp_path)
+    november = date(2026, 11, 1)
+    resync_days_later(warehouse, company, days=7)  # 27 November: the weekly whole pull
+    _, pulled = resync_days_later(warehouse, company, days=3)  # 30 November
+    assert months_of(pulled) == [november]
+    # Entered late on the 30th, after that night's sync: the month closes before a sync
+    # sees it, so the next one must look at November again.
+    expense, retail = post_class_entry(company, date(2026, 11, 30), amount=77.25)
+    before = class_amount(warehouse, november, expense, retail)
+
+    requests, pulled = resync_days_later(warehouse, company, days=1)  # 1 December
+
+    assert requests in (8, 9)
+    assert months_of(pulled) == [november, date(2026, 12, 1)]
+    assert class_amount(warehouse, november, expense, retail) == before + Decimal("77.25")
+    expected = emulator_by_dimension(company, "class", "Accrual", november, month_end(november))
+    assert stored_by_dimension(warehouse, "acme", "class", "Accrual", november) == expected
 
 
 def test_the_whole_open_year_is_repulled_once_its_last_whole_pull_is_a_week_old(
     make_emulator, tmp_path
 ):
-    """A day-later sync re-pulls the trailing window only and does not restart the week:
+    """A day-later sync re-pulls the current month only and does not restart the week:
     eight days after the first sync (seven after the second) the whole open year comes
-    again, with an entry back-dated to March."""
+    again, with entries back-dated to March and to October."""
     company, warehouse = synced_on_day_one(make_emulator, tmp_path)
-    march = date(2026, 3, 1)
+    march, october = date(2026, 3, 1), date(2026, 10, 1)
     expense, retail = post_class_entry(company, date(2026, 3, 10), amount=432.1)
-    before = class_amount(warehouse, march, expense, retail)
+    post_class_entry(company, date(2026, 10, 14), amount=1234.5)
+    before_march = class_amount(warehouse, march, expense, retail)
+    before_october = class_amount(warehouse, october, expense, retail)
     requests, pulled = resync_days_later(warehouse, company, days=1)
-    assert months_of(pulled) == TRAILING
+    assert months_of(pulled) == [date(2026, 11, 1)]
 
     requests, pulled = resync_days_later(warehouse, company, days=7)
 
     assert requests in (44, 45)  # 11 months x 2 bases x 2 dimensions (+ the time)
     assert months_of(pulled) == OPEN_YEAR
     assert len(pulled) == 44
-    assert class_amount(warehouse, march, expense, retail) == before + Decimal("432.10")
-    expected = emulator_by_dimension(company, "class", "Accrual", march, month_end(march))
-    assert stored_by_dimension(warehouse, "acme", "class", "Accrual", march) == expected
+    assert class_amount(warehouse, march, expense, retail) == before_march + Decimal("432.10")
+    assert class_amount(warehouse, october, expense, retail) == before_october + Decimal("1234.50")
+    for month in (march, october):
+        expected = emulator_by_dimension(company, "class", "Accrual", month, month_end(month))
+        assert stored_by_dimension(warehouse, "acme", "class", "Accrual", month) == expected
 
 
-def test_a_backdated_class_entry_in_the_trailing_window_is_picked_up_a_day_later(
+def test_the_weekly_repull_reaches_into_the_previous_fiscal_year_for_the_trailing_window(
     make_emulator, tmp_path
 ):
-    company, warehouse = synced_on_day_one(make_emulator, tmp_path)
-    october = date(2026, 10, 1)
-    expense, retail = post_class_entry(company, date(2026, 10, 14), amount=1234.5)
-    before = class_amount(warehouse, october, expense, retail)
+    """27 January 2027, a week after the first sync, fiscal years from January: the open
+    year is January alone, the trailing window starts in November (60 days back), so the
+    weekly pull asks for 3 months x 2 bases x 2 dimensions and sees a back-dated December
+    entry; months before November stay as they were stored."""
+    running = make_emulator(limits_enabled=False, today=date(2027, 1, 20))
+    company = company_with_fiscal_month(running, 1)
+    warehouse = make_warehouse(tmp_path / "qbp-home")
+    sync_resources(warehouse, "acme", company, *DIMENSION_TABLES)
+    first = report_requests(company, 0)
+    # The history (2024-01 .. 2027-01, 37 months), one month per request, besides the one
+    # report that tells the server's time.
+    assert first.count("ProfitAndLoss") in (37 * 4, 37 * 4 + 1)
+    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
+        for name in ("qbo.accounts", "qbo.pnl_monthly_by_dimension",
+                     "marts.pnl_monthly_by_dimension"):  # fmt: skip
+            run_model(con, model(name))
+    december = date(2026, 12, 1)
+    untouched = stored_lines_before(warehouse, date(2026, 11, 1))
+    expense, retail = post_class_entry(company, date(2026, 12, 14), amount=1234.5)
+    before = class_amount(warehouse, december, expense, retail)
 
-    _, pulled = resync_days_later(warehouse, company, days=1)
+    requests, pulled = resync_days_later(warehouse, company, days=7)
 
-    assert months_of(pulled) == TRAILING
-    assert class_amount(warehouse, october, expense, retail) == before + Decimal("1234.50")
-    expected = emulator_by_dimension(company, "class", "Accrual", october, month_end(october))
-    assert stored_by_dimension(warehouse, "acme", "class", "Accrual", october) == expected
+    assert requests in (12, 13)
+    assert months_of(pulled) == [date(2026, 11, 1), december, date(2027, 1, 1)]
+    assert class_amount(warehouse, december, expense, retail) == before + Decimal("1234.50")
+    assert stored_lines_before(warehouse, date(2026, 11, 1)) == untouched
+    expected = emulator_by_dimension(
+        company, "class", "Accrual", december, december + timedelta(days=30)
+    )
+    assert stored_by_dimension(warehouse, "acme", "class", "Accrual", december) == expected
 
 
 @pytest.mark.parametrize(

@@ -9,17 +9,19 @@ so each month is one request: `summarize_column_by=Classes` (or `Departments`) w
 month as its range, accrual and cash. Which months (periods.py):
 
 - the first sync pulls the history, as the monthly reports do;
-- a later sync re-pulls the trailing window: the month `TRAILING_DAYS` (60) days back
-  through today, plus the month of the previous pull;
-- and the whole open fiscal year as well (the monthly reports' re-pull window) when the
-  last whole pull of it is `OPEN_YEAR_REPULL_DAYS` (7) or more days old.
+- a later sync re-pulls the months since the previous pull: the current month, and the
+  month before as well on the first sync of a new month (its last days were still open);
+- once a week (`OPEN_YEAR_REPULL_DAYS`, 7 days after the last whole pull) a sync re-pulls
+  what the monthly reports re-pull every night: the whole open fiscal year and the trailing
+  window (`TRAILING_DAYS`, 60, days back), so back-dated entries and class or department
+  reassignments in earlier months reach the mart within a week.
 
-So a class or department changed on an entry of an older open month reaches the mart within
-a week, while a nightly sync costs 3 months x 2 bases x 2 dimensions = 12 requests instead
-of 44 for a fiscal year 11 months in. What was pulled, and the day of the last whole pull,
-are kept per dimension and basis in the resource state, so a company that starts tracking a
-dimension gets its whole history on the next sync. Rows of a dimension the company stops
-tracking stay as they were.
+Why weekly: a month costs 2 bases x 2 dimensions = 4 requests, so re-pulling the trailing
+window every night would cost 12 requests (the whole open year 44, 11 months in), more than
+the rest of a nightly sync together; the current month alone costs 4. What was pulled, and
+the day of the last whole pull, are kept per dimension and basis in the resource state, so
+a company that starts tracking a dimension gets its whole history on the next sync. Rows of
+a dimension the company stops tracking stay as they were.
 
 Months are asked for a few at a time (REQUEST_WORKERS threads; the client's per-realm
 limiter keeps the pace within QuickBooks' limits) and yielded in order.
@@ -63,10 +65,9 @@ BASES: tuple[str, ...] = ("Accrual", "Cash")
 # Requests in flight at once: one month per request makes many small requests, and a
 # single thread would be paced by round trips rather than by the rate limit.
 REQUEST_WORKERS = 4
-# Days after which an incremental sync re-pulls the whole open fiscal year by dimension; in
-# between it re-pulls the trailing window only. Weekly, because class and department
-# reassignments in older open months then reach the mart within a week, while the nightly
-# cost drops from 44 requests to 12 (the demo company, 11 months into its fiscal year).
+# Days after which a sync re-pulls the whole open fiscal year and the trailing window by
+# dimension; in between it re-pulls only the months since the previous pull (module
+# docstring: a nightly sync then costs 4 requests for it instead of 12 to 44).
 OPEN_YEAR_REPULL_DAYS = 7
 
 
@@ -101,7 +102,9 @@ def report_dimension_lines(session: SyncSession, history_years: int) -> Iterator
             previous = PulledRange.from_state(state.get(key))
             # The first sync's history holds the open year too.
             whole = previous is None or open_year_due(open_year_pulled.get(key), today)
-            windows = windows_to_pull(today, first_month, history_years, previous, open_year=whole)
+            windows = windows_to_pull(
+                today, first_month, history_years, previous, open_year=whole, trailing=whole
+            )
             months = [month for window in windows for month in window.month_periods()]
             for month, report in fetch_months(session.client, dimension, basis, months):
                 rows = dimension_rows(
@@ -116,7 +119,7 @@ def report_dimension_lines(session: SyncSession, history_years: int) -> Iterator
                 )
                 yield rows
             log.info("%s by %s %s: %d months%s", REPORT_NAME, dimension.name, basis,
-                     len(months), "" if whole else " (trailing window)")  # fmt: skip
+                     len(months), "" if whole else " (since the previous pull)")  # fmt: skip
             state[key] = pulled_after(previous, windows, today).to_state()
             if whole:
                 open_year_pulled[key] = today.isoformat()

@@ -9,8 +9,9 @@ from the earliest of
 - the first day of the month of the previous pull (that month was partial then; without
   this a sync gap across a year end would leave months half pulled)
 up to today, and also any history the window newly asks for (a larger `history_years`).
-A caller may leave out the first (`open_year=False`): the P&L by dimension re-pulls the
-whole open year only weekly (dimension_reports.py).
+A caller may leave out the first two (`open_year=False`, `trailing=False`): between its
+weekly whole pulls the P&L by dimension re-pulls only the months since its previous pull
+(dimension_reports.py).
 """
 
 from __future__ import annotations
@@ -115,18 +116,18 @@ def windows_to_pull(
     previous: PulledRange | None,
     *,
     open_year: bool = True,
+    trailing: bool = True,
 ) -> list[DateRange]:
     """The ranges a sync pulls for one report and basis (the rule in the module docstring).
     `open_year=False` leaves the start of the current fiscal year out of a later sync's
-    window (the trailing months and the month of the previous pull remain); the first
-    sync pulls the whole history either way."""
+    window and `trailing=False` the trailing months; the month of the previous pull
+    always remains, and the first sync pulls the whole history either way."""
     wanted_from = history_start(today, first_month, history_years)
     if previous is None:
         return [DateRange(wanted_from, today)]
-    starts = [
-        month_start(today - timedelta(days=TRAILING_DAYS)),
-        month_start(min(previous.through, today)),
-    ]
+    starts = [month_start(min(previous.through, today))]
+    if trailing:
+        starts.append(month_start(today - timedelta(days=TRAILING_DAYS)))
     if open_year:
         starts.append(fiscal_year_start(today, first_month))
     trailing_from = min(starts)
