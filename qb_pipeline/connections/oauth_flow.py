@@ -13,19 +13,17 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import authlib.deprecate  # noqa: F401 - installs authlib's own warning filter, before ours below
 import httpx
-
-with warnings.catch_warnings():
-    # authlib 1.9 prefers the `httpx2` fork and warns when it falls back to `httpx`; the
-    # project pins httpx, which that fallback supports.
-    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
-    from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 
 from qb_pipeline.config import Settings
 from qb_pipeline.connections.db import utcnow
 from qb_pipeline.connections.errors import IntuitUnavailable
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import OAuth2Client
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 MINOR_VERSION = "75"
@@ -36,6 +34,22 @@ TOKEN_HEADERS = {
     # Ask for the 5-year hard expiry as well as the rolling one (reference 1.4).
     "x-include-refresh-token-hard-expires-in": "true",
 }
+
+
+@cache
+def _authlib() -> ModuleType:
+    """authlib's httpx integration, imported at the first OAuth call rather than with this
+    module: the Dagster code location imports the connections package for its sensors and
+    never makes an OAuth call while loading, and authlib is 0.17 s of that load."""
+    import authlib.deprecate  # noqa: F401 - installs authlib's own warning filter first
+
+    with warnings.catch_warnings():
+        # authlib 1.9 prefers the `httpx2` fork and warns when it falls back to `httpx`; the
+        # project pins httpx, which that fallback supports.
+        warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+        from authlib.integrations import httpx_client
+
+    return httpx_client
 
 
 @cache
@@ -111,7 +125,7 @@ class IntuitOAuth:
         return f"IntuitOAuth(client_id={self._client_id!r}, token_url={self.endpoints.token_url!r})"
 
     def _client(self, redirect_uri: str | None = None) -> OAuth2Client:
-        return OAuth2Client(
+        return _authlib().OAuth2Client(
             client_id=self._client_id,
             client_secret=self._client_secret,
             token_endpoint_auth_method="client_secret_basic",
@@ -153,7 +167,7 @@ class IntuitOAuth:
     def _token_call(call) -> dict:  # noqa: ANN001 - a zero-argument callable
         try:
             return dict(call())
-        except OAuthError as error:
+        except _authlib().OAuthError as error:
             raise TokenRejected(error.error, error.description) from None
         except httpx.HTTPStatusError as error:
             raise IntuitUnavailable(

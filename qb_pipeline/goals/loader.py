@@ -34,16 +34,19 @@ class _GoalYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         seen: dict[Any, yaml.Node] = {}
         for key_node, _value in node.value:
             key = self.construct_object(key_node, deep=True)
-            if isinstance(key, typing.Hashable) and key in seen:
-                first = seen[key].start_mark.line + 1
+            try:
+                first_node = seen.get(key)
+            except TypeError:  # an unhashable key: the base class says so
+                continue
+            if first_node is not None:
+                first = first_node.start_mark.line + 1
                 raise yaml.constructor.ConstructorError(
                     None,
                     None,
                     f"duplicate key {key!r} (first given on line {first})",
                     key_node.start_mark,
                 )
-            if isinstance(key, typing.Hashable):
-                seen[key] = key_node
+            seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
 
 

@@ -80,6 +80,23 @@ def test_the_code_location_has_one_asset_per_demo_goal_downstream_of_the_marts()
     assert goal_values.op.pool == "duckdb_writer"
     for job in ("quickbooks_sync", "goals_refresh"):
         assert keys <= defs.resolve_job_def(job).asset_layer.asset_graph.get_all_asset_keys()
+    # The health-check job runs checks only: it must not carry the goal op, whose outputs
+    # grow with every goal file (bench/README.md, the code location).
+    health = defs.resolve_job_def("quickbooks_health_checks")
+    assert goal_values.op.name not in {node.name for node in health.nodes_in_topological_order}
+
+
+def test_goal_assets_are_tagged_with_what_they_read():
+    graph = defs.resolve_asset_graph()
+
+    assert DEMO_GOALS
+    for goal in DEMO_GOALS:
+        goal_id = goal.id
+        tags = graph.get(AssetKey(["goals", goal_id])).tags
+        assert tags["goal/dataset"] == goal.dataset
+        assert tags["goal/grain"] == goal.grain
+        assert tags["goal/window"] == goal.window
+        assert tags["goal/organization"] == goal.organization
 
 
 @pytest.mark.slow

@@ -47,15 +47,19 @@ HEALTH_CHECKS_JOB = "quickbooks_health_checks"
 MAX_CHECK_RUNS_PER_TICK = 20
 AS_OF_TAG = "qbp/checked_as_of"
 
-# The assets whose checks the health sensors run: raw tables (freshness), goal values
-# (freshness), the connection (token health). Nothing here is materialized by the sensors.
-WATCHED_KEYS = AssetSelection.assets(
+# The checks the health sensors run: on the raw tables (freshness), the goal values
+# (freshness) and the connection (token health). The job holds those checks and one small
+# asset, `qbo/connection_status`, from which Dagster takes the job's partitions (a job of
+# checks alone has none). Not `marts/goal_values` or a raw table: the job would then carry
+# the goal multi-asset (one output per goal file) or the dlt one, and its snapshot, which
+# the code server sends on every load, would grow with every goal.
+WATCHED = AssetSelection.assets(["qbo", "connection_status"]) | AssetSelection.checks_for_assets(
     ["qbo_raw", "account"], GOAL_VALUES_KEY, ["qbo", "connection_status"]
 )
 
 quickbooks_health_checks_job = define_asset_job(
     name=HEALTH_CHECKS_JOB,
-    selection=WATCHED_KEYS,
+    selection=WATCHED,
     executor_def=in_process_executor,
     description=(
         "Runs one organization's health checks (freshness of the raw tables and goal values, "

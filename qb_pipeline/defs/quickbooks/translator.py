@@ -21,6 +21,7 @@ RAW_GROUP = "quickbooks_raw"
 # Dagster's standard metadata keys (the UI shows them as the table's name and columns).
 TABLE_NAME = "dagster/table_name"
 COLUMN_SCHEMA = "dagster/column_schema"
+STORAGE_KIND = "dagster/storage_kind"
 
 _naming = NamingConvention()
 
@@ -64,7 +65,12 @@ class QuickBooksTranslator(DagsterDltTranslator):
             f"QuickBooks `{data.resource.name}` records as loaded by dlt into "
             f"{RAW_SCHEMA}.{table}, merged on (org_id, realm_id, id)."
         )
-        metadata = {**default.metadata, TABLE_NAME: f"{RAW_SCHEMA}.{table}"}
+        # The template pipeline has no destination (assets.py): the storage is stated here.
+        metadata = {
+            **default.metadata,
+            TABLE_NAME: f"{RAW_SCHEMA}.{table}",
+            STORAGE_KIND: "duckdb",
+        }
         columns = _declared_columns(data.resource)
         if columns is not None:
             metadata[COLUMN_SCHEMA] = columns
