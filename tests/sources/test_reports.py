@@ -128,7 +128,7 @@ def test_a_too_wide_report_range_is_split_and_gives_the_same_lines(emulator):
     company = Company(emulator, realms(emulator)[0])
     window = DateRange(date(2025, 1, 1), date(2025, 12, 31))
     with company.client() as client:
-        whole = list(fetch_report(client, "ProfitAndLoss", "Accrual", window))
+        whole = list(fetch_report(client.report, "ProfitAndLoss", "Accrual", window))
     # The next four report requests time out at the gateway: the client gives up after two
     # on the whole year, then after two on its first half, which splits again.
     answer = httpx.post(
@@ -137,7 +137,7 @@ def test_a_too_wide_report_range_is_split_and_gives_the_same_lines(emulator):
     )
     answer.raise_for_status()
     with company.client() as client:
-        parts = list(fetch_report(client, "ProfitAndLoss", "Accrual", window))
+        parts = list(fetch_report(client.report, "ProfitAndLoss", "Accrual", window))
     assert [p for p, _ in parts] == [
         DateRange(date(2025, 1, 1), date(2025, 3, 31)),
         DateRange(date(2025, 4, 1), date(2025, 6, 30)),

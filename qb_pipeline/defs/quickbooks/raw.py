@@ -8,6 +8,7 @@ and so does one whose warehouse another process holds; both are recorded in the 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from dagster import (
     MetadataValue,
 )
 from dagster_dlt import DagsterDltResource
+from dlt.extract.source import DltSource
 
 from qb_pipeline.connections import (
     IntegrationError,
@@ -32,14 +34,15 @@ from qb_pipeline.connections import (
 from qb_pipeline.defs.quickbooks import sync_log
 from qb_pipeline.defs.quickbooks.progress import forward_progress
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.translator import RAW_SCHEMA
+from qb_pipeline.defs.quickbooks.translator import RAW_SCHEMA, raw_asset_key, raw_table_name
 from qb_pipeline.defs.quickbooks.warehouse_lock import (
     WarehouseBusy,
     current_holder,
     wait_until_writable,
 )
 from qb_pipeline.quickbooks import QuickBooksClient, QuickBooksError
-from qb_pipeline.sources.quickbooks import quickbooks_source
+from qb_pipeline.sources.quickbooks import quickbooks_source, sync_session
+from qb_pipeline.sources.quickbooks.loads import load_passes, reports_sent_ahead
 from qb_pipeline.sources.quickbooks.pipeline import pipeline_for_org
 from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
 
@@ -66,27 +69,42 @@ def load_raw(
         entry = sync_log.open_entry(context, service, org, client.realm_id, started_at)
         began = time.monotonic()
         try:
+            history_years = service.settings(org).history_years
+            today = quickbooks.sync_date()
+            session = sync_session(client, org, client.realm_id, today=today)
             source = quickbooks_source(
                 client=client,
                 org_id=org,
                 realm_id=client.realm_id,
-                history_years=service.settings(org).history_years,
-                today=quickbooks.sync_date(),
+                history_years=history_years,
+                today=today,
+                session=session,
             )
             pipeline = pipeline_for_org(org, settings)
             context.log.info(
                 f"Importing {org} (QuickBooks company {client.realm_id}) with dlt pipeline "
                 f"{pipeline.pipeline_name} into {settings.warehouse_path}"
             )
-            with forward_progress(context.log):
-                results = list(
-                    dlt.run(
+            # The entities, then the reports, whose requests go out while the entities load
+            # (sources/quickbooks/loads.py).
+            passes = load_passes(source, _selected_resources(context, source))
+            results: list[MaterializeResult] = []
+            rows_loaded: Counter[str] = Counter()
+            stages: Counter[str] = Counter()
+            with (
+                forward_progress(context.log),
+                reports_sent_ahead(pipeline, session, history_years, passes),
+            ):
+                for part in passes:
+                    results += dlt.run(
                         context=context,
-                        dlt_source=source,
+                        dlt_source=part,
                         dlt_pipeline=pipeline,
                         loader_file_format=LOADER_FILE_FORMAT,
                     )
-                )
+                    # Child tables (invoice__line, ...) included: the sync log's rows.
+                    rows_loaded.update(_rows_loaded(pipeline))
+                    stages.update(_stage_seconds(pipeline))
         except BaseException as raised:
             error = _root_cause(raised)
             message = _failure_message(error, settings.warehouse_path, settings.serving_path)
@@ -104,16 +122,13 @@ def load_raw(
         requests = client.requests_made
     tables = [result.asset_key.path[-1] for result in results]
     counts = _company_row_counts(settings.warehouse_path, org, client.realm_id, tables)
-    # Child tables (invoice__line, ...) included: what the sync log shows per table.
-    rows_loaded = _rows_loaded(pipeline)
     # The sync is closed by qbo/connection_status once the models are built; a run that
     # loads raw tables without it (a selection in the UI) closes it here.
     closes_later = context.run.asset_selection is None or (
         FINISHING_KEY in context.run.asset_selection
     )
     status = "running" if closes_later else "succeeded"
-    sync_log.close_entry(service, entry, status, rows=rows_loaded, requests=requests)
-    stages = _stage_seconds(pipeline)
+    sync_log.close_entry(service, entry, status, rows=dict(rows_loaded), requests=requests)
     context.log.info(
         f"Loaded {sum(rows_loaded.values()):,} rows into {len(rows_loaded)} tables with "
         f"{requests:,} QuickBooks requests in {seconds:.1f} s ("
@@ -137,6 +152,18 @@ def load_raw(
                 "qbo/realm_id": MetadataValue.text(client.realm_id),
             },
         )
+
+
+def _selected_resources(context: AssetExecutionContext, source: DltSource) -> set[str] | None:
+    """The resources of the raw tables a run selected (None: all of them)."""
+    if not context.is_subset:
+        return None
+    selected = context.selected_asset_keys
+    return {
+        name
+        for name, resource in source.selected_resources.items()
+        if raw_asset_key(raw_table_name(resource)) in selected
+    }
 
 
 def _rows_loaded(pipeline: dlt.Pipeline) -> dict[str, int]:

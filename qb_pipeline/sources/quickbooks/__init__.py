@@ -37,7 +37,9 @@ How entities stay current (choices documented in changes.py and helpers.py):
   CompanyInfo and Preferences come in one batch request (session.py) while each fits a page.
 
 The source makes no request when it is built (Dagster builds it to learn its tables); the
-first resource to run asks QuickBooks for what it needs. Progress (entity, pages, rows) is
+first resource to run asks QuickBooks for what it needs. The Dagster asset and the bench
+load it in two passes, entities then reports, with the report requests sent ahead
+(loads.py); a plain `pipeline.run(source)` loads it in one. Progress (entity, pages, rows) is
 logged on the `qb_pipeline.sources.quickbooks` logger.
 """
 
@@ -65,12 +67,8 @@ from qb_pipeline.sources.quickbooks.helpers import (
     stored_ids,
     write_cursor,
 )
-from qb_pipeline.sources.quickbooks.periods import (
-    PulledRange,
-    pulled_after,
-    request_ranges,
-    windows_to_pull,
-)
+from qb_pipeline.sources.quickbooks.periods import pulled_after
+from qb_pipeline.sources.quickbooks.report_plan import report_chunks, report_pulls
 from qb_pipeline.sources.quickbooks.report_rows import fetch_report, report_rows
 from qb_pipeline.sources.quickbooks.session import PREFETCHABLE, SyncSession
 from qb_pipeline.sources.quickbooks.settings import (
@@ -83,7 +81,6 @@ from qb_pipeline.sources.quickbooks.settings import (
     MAX_TABLE_NESTING,
     OVERLAP_SECONDS,
     REPORT_LINES_TABLE,
-    REPORTS,
     SINGLETON_ENTITIES,
     SOURCE_NAME,
     TABLE_NAMES,
@@ -101,7 +98,7 @@ from qb_pipeline.sources.quickbooks.tables import (
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
 
-__all__ = ["ALL_ENTITIES", "quickbooks_source"]
+__all__ = ["ALL_ENTITIES", "quickbooks_source", "sync_session"]
 
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=MAX_TABLE_NESTING)
@@ -114,25 +111,27 @@ def quickbooks_source(
     today: date | None = None,
     entities: Sequence[str] = ALL_ENTITIES,
     include_reports: bool = True,
+    session: SyncSession | None = None,
 ) -> list[DltResource]:
     """One company's data. `fiscal_year_start_month` (1-12) defaults to CompanyInfo's;
     `history_years` whole fiscal years of reports before the current one; `today` fixes the
-    company's date (default: the server's); `entities` narrows the entities read."""
+    company's date (default: the server's); `entities` narrows the entities read. `session`
+    (from `sync_session`, with the same arguments) is given by a caller that loads in two
+    passes and sends the reports' requests ahead (loads.py)."""
     unknown = sorted(set(entities) - set(ALL_ENTITIES))
     if unknown:
         raise ValueError(f"unknown QuickBooks entities {unknown}; known: {list(ALL_ENTITIES)}")
     if history_years < 0:
         raise ValueError(f"history_years must not be negative, not {history_years}")
-    session = SyncSession(
-        client,
-        org_id,
-        realm_id,
-        cdc_entities=[e for e in entities if _uses_cdc(e)],
-        fiscal_year_start_month=fiscal_year_start_month,
-        today=today,
-        # Account, TaxCode, TaxRate, CompanyInfo and Preferences in one batch request.
-        prefetch=[e for e in entities if e in PREFETCHABLE],
-    )
+    if session is None:
+        session = sync_session(
+            client,
+            org_id,
+            realm_id,
+            entities=entities,
+            fiscal_year_start_month=fiscal_year_start_month,
+            today=today,
+        )
     resources: list[DltResource] = []
     for entity in entities:
         if entity in ALWAYS_FULL:
@@ -149,6 +148,28 @@ def quickbooks_source(
     return resources
 
 
+def sync_session(
+    client: QuickBooksClient,
+    org_id: str,
+    realm_id: str,
+    *,
+    entities: Sequence[str] = ALL_ENTITIES,
+    fiscal_year_start_month: int | None = None,
+    today: date | None = None,
+) -> SyncSession:
+    """What the resources of one sync share (session.py); makes no request."""
+    return SyncSession(
+        client,
+        org_id,
+        realm_id,
+        cdc_entities=[e for e in entities if _uses_cdc(e)],
+        fiscal_year_start_month=fiscal_year_start_month,
+        today=today,
+        # Account, TaxCode, TaxRate, CompanyInfo and Preferences in one batch request.
+        prefetch=[e for e in entities if e in PREFETCHABLE],
+    )
+
+
 # -- resources -------------------------------------------------------------------------------
 # Entity resources yield Arrow tables per page (arrow_pages.py): the root table and its
 # child tables, so dlt does no per-row work of its own.
@@ -160,6 +181,7 @@ def changed_records(session: SyncSession, entity: str) -> Iterator[Any]:
 
     The cursor (helpers.read_cursor) is the newest `updated_at` loaded so far; the query
     starts OVERLAP_SECONDS before it."""
+    session.reading_started()
     scanned_at = session.server_now()  # before reading: the next sync starts here
     found = session.changes.changes(entity) if _uses_cdc(entity) else None
     is_transaction = entity in TRANSACTION_ENTITIES
@@ -191,6 +213,7 @@ def changed_records(session: SyncSession, entity: str) -> Iterator[Any]:
 
 def all_records(session: SyncSession, entity: str) -> Iterator[Any]:
     """Every record of the entity, inactive ones included, on every sync."""
+    session.reading_started()
     pages = _pages(session, entity)
     batches = TableBatches(ARROW_BATCH_RECORDS)
     for page in _entity_pages(session, entity, None):
@@ -210,6 +233,7 @@ def _entity_pages(
 
 def singleton_record(session: SyncSession, entity: str) -> Iterator[Any]:
     """CompanyInfo or Preferences (one record per company)."""
+    session.reading_started()
     record = session.company_info() if entity == "CompanyInfo" else session.preferences()
     yield from page_items(_pages(session, entity).page([record]))
 
@@ -227,29 +251,23 @@ def report_lines(session: SyncSession, history_years: int) -> Iterator[list[dict
     (periods.py) on every sync."""
     state = dlt.current.resource_state().setdefault("pulled", {})
     today = session.today()
-    first_month = session.fiscal_year_start_month()
     pulled_at = session.server_now()
-    for name, bases in REPORTS:
-        for basis in bases:
-            key = f"{name}:{basis}"
-            previous = PulledRange.from_state(state.get(key))
-            windows = windows_to_pull(today, first_month, history_years, previous)
-            for window in windows:
-                for chunk in request_ranges(window, first_month):
-                    for part, report in fetch_report(session.client, name, basis, chunk):
-                        rows = report_rows(
-                            report,
-                            org_id=session.org_id,
-                            realm_id=session.realm_id,
-                            name=name,
-                            basis=basis,
-                            window=part,
-                            pulled_at=pulled_at,
-                        )
-                        log.info("%s %s %s..%s: %d rows", name, basis, part.start, part.end,
-                                 len(rows))  # fmt: skip
-                        yield rows
-            state[key] = pulled_after(previous, windows, today).to_state()
+    for pull in report_pulls(session, history_years, state):
+        for chunk in report_chunks(session, pull):
+            for part, report in fetch_report(session.reports.report, pull.name, pull.basis, chunk):
+                rows = report_rows(
+                    report,
+                    org_id=session.org_id,
+                    realm_id=session.realm_id,
+                    name=pull.name,
+                    basis=pull.basis,
+                    window=part,
+                    pulled_at=pulled_at,
+                )
+                log.info("%s %s %s..%s: %d rows", pull.name, pull.basis, part.start, part.end,
+                         len(rows))  # fmt: skip
+                yield rows
+        state[pull.state_key] = pulled_after(pull.previous, pull.windows, today).to_state()
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 
 import dlt
@@ -54,6 +55,7 @@ from qb_pipeline.sources.quickbooks.periods import (
     pulled_after,
     windows_to_pull,
 )
+from qb_pipeline.sources.quickbooks.report_rows import ReportFetcher
 from qb_pipeline.sources.quickbooks.session import SyncSession
 from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
 from qb_pipeline.sources.quickbooks.tables import MERGE
@@ -93,36 +95,92 @@ def report_dimension_lines(session: SyncSession, history_years: int) -> Iterator
     state = resource_state.setdefault("pulled", {})
     open_year_pulled = resource_state.setdefault("open_year_pulled", {})  # key -> ISO day
     today = session.today()
-    first_month = session.fiscal_year_start_month()
     pulled_at = session.server_now()
     names = MemberNames(session.client)
+    for pull in dimension_pulls(session, history_years, dimensions, resource_state):
+        months = pull.months
+        for month, report in fetch_months(session.reports.report, pull.dimension, pull.basis,
+                                          months):  # fmt: skip
+            rows = dimension_rows(
+                report,
+                org_id=session.org_id,
+                realm_id=session.realm_id,
+                dimension=pull.dimension,
+                basis=pull.basis,
+                month=month,
+                pulled_at=pulled_at,
+                lookup=names.member_id,
+            )
+            yield rows
+        log.info("%s by %s %s: %d months%s", REPORT_NAME, pull.dimension.name, pull.basis,
+                 len(months), "" if pull.whole else " (since the previous pull)")  # fmt: skip
+        state[pull.state_key] = pulled_after(pull.previous, pull.windows, today).to_state()
+        if pull.whole:
+            open_year_pulled[pull.state_key] = today.isoformat()
+
+
+@dataclass(frozen=True)
+class DimensionPull:
+    """What one sync pulls of the P&L by one dimension on one basis."""
+
+    dimension: Dimension
+    basis: str
+    previous: PulledRange | None
+    windows: list[DateRange]
+    whole: bool  # the weekly re-pull of the open year and trailing window (or the first)
+
+    @property
+    def state_key(self) -> str:
+        return f"{REPORT_NAME}:{self.basis}:{self.dimension.name}"
+
+    @property
+    def months(self) -> list[DateRange]:
+        return [month for window in self.windows for month in window.month_periods()]
+
+
+def dimension_pulls(
+    session: SyncSession,
+    history_years: int,
+    dimensions: Sequence[Dimension],
+    resource_state: Mapping[str, object],
+) -> Iterator[DimensionPull]:
+    """Each tracked dimension and basis with its windows, given the resource state (its
+    `pulled` ranges and `open_year_pulled` days). Shared by the resource and the prefetch
+    (report_prefetch.py), so both ask for the same months."""
+    pulled = resource_state.get("pulled")
+    pulled = pulled if isinstance(pulled, dict) else {}
+    open_year_pulled = resource_state.get("open_year_pulled")
+    open_year_pulled = open_year_pulled if isinstance(open_year_pulled, dict) else {}
+    today = session.today()
+    first_month = session.fiscal_year_start_month()
     for dimension in dimensions:
         for basis in BASES:
             key = f"{REPORT_NAME}:{basis}:{dimension.name}"
-            previous = PulledRange.from_state(state.get(key))
+            previous = PulledRange.from_state(pulled.get(key))
             # The first sync's history holds the open year too.
             whole = previous is None or open_year_due(open_year_pulled.get(key), today)
             windows = windows_to_pull(
                 today, first_month, history_years, previous, open_year=whole, trailing=whole
             )
-            months = [month for window in windows for month in window.month_periods()]
-            for month, report in fetch_months(session.client, dimension, basis, months):
-                rows = dimension_rows(
-                    report,
-                    org_id=session.org_id,
-                    realm_id=session.realm_id,
-                    dimension=dimension,
-                    basis=basis,
-                    month=month,
-                    pulled_at=pulled_at,
-                    lookup=names.member_id,
-                )
-                yield rows
-            log.info("%s by %s %s: %d months%s", REPORT_NAME, dimension.name, basis,
-                     len(months), "" if whole else " (since the previous pull)")  # fmt: skip
-            state[key] = pulled_after(previous, windows, today).to_state()
-            if whole:
-                open_year_pulled[key] = today.isoformat()
+            yield DimensionPull(dimension, basis, previous, windows, whole)
+
+
+def dimension_requests(
+    session: SyncSession, history_years: int, resource_state: Mapping[str, object]
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """(report name, parameters) of every request `report_dimension_lines` makes."""
+    dimensions = tracked_dimensions(_preferences(session))
+    for pull in dimension_pulls(session, history_years, dimensions, resource_state):
+        for month in pull.months:
+            yield REPORT_NAME, dimension_params(pull.dimension, pull.basis, month)
+
+
+def dimension_params(dimension: Dimension, basis: str, month: DateRange) -> dict[str, str]:
+    return {
+        **month.as_params(),
+        "accounting_method": basis,
+        "summarize_column_by": dimension.summarize_by,
+    }
 
 
 def open_year_due(last_pulled: object, today: date) -> bool:
@@ -139,23 +197,19 @@ def open_year_due(last_pulled: object, today: date) -> bool:
 
 
 def fetch_months(
-    client: QuickBooksClient, dimension: Dimension, basis: str, months: Sequence[DateRange]
+    fetch: ReportFetcher, dimension: Dimension, basis: str, months: Sequence[DateRange]
 ) -> Iterator[tuple[DateRange, dict]]:
-    """(month, report) for each month, in order, REQUEST_WORKERS requests at a time. A
-    month is the narrowest range there is: a too-wide answer (ReportRangeTooWide) fails."""
+    """(month, report) for each month, in order, REQUEST_WORKERS requests at a time
+    (`fetch`: the session's `reports.report`, which hands out answers sent ahead). A month
+    is the narrowest range there is: a too-wide answer (ReportRangeTooWide) fails."""
 
-    def fetch(month: DateRange) -> dict:
-        params = {
-            **month.as_params(),
-            "accounting_method": basis,
-            "summarize_column_by": dimension.summarize_by,
-        }
-        return client.report(REPORT_NAME, params)
+    def one(month: DateRange) -> dict:
+        return fetch(REPORT_NAME, dimension_params(dimension, basis, month))
 
     if not months:
         return
     with ThreadPoolExecutor(REQUEST_WORKERS, thread_name_prefix="qbo-dimension") as pool:
-        futures = [pool.submit(fetch, month) for month in months]
+        futures = [pool.submit(one, month) for month in months]
         try:
             for month, future in zip(months, futures, strict=True):
                 yield month, future.result()

@@ -15,11 +15,12 @@ import ctypes
 import gc
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import dlt
 import pyarrow as pa
-from dlt.common.pipeline import LoadInfo
+from dlt.common.pipeline import LoadInfo, NormalizeInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from qb_pipeline.config import Settings
@@ -57,13 +58,25 @@ DELETE_ORPHANS_SQL = (
 
 
 class QuickBooksPipeline(dlt.Pipeline):
-    """A dlt pipeline whose every load ends by deleting orphaned child rows."""
+    """A dlt pipeline whose every load ends by deleting orphaned child rows, and whose next
+    normalize may first start something (the reports sent ahead, loads.py)."""
+
+    # Called once, at the start of the next normalize: extraction is over by then.
+    before_normalize: Callable[[], None] | None = None
+
+    def normalize(self, *args: Any, **kwargs: Any) -> NormalizeInfo:
+        hook, self.before_normalize = self.before_normalize, None
+        if hook is not None:
+            hook()
+        return super().normalize(*args, **kwargs)
 
     def load(self, *args: Any, **kwargs: Any) -> LoadInfo:
         release_free_memory()
         info = super().load(*args, **kwargs)
         if info.loads_ids:
-            delete_orphan_rows(self)
+            # Only root tables this load wrote can have orphaned children: the reports'
+            # pass (loads.py) writes none and skips the scan of every child table.
+            delete_orphan_rows(self, roots=loaded_tables(info))
         return info
 
 
@@ -117,9 +130,24 @@ def child_tables(pipeline: dlt.Pipeline) -> dict[str, str]:
     return out
 
 
-def delete_orphan_rows(pipeline: dlt.Pipeline) -> int:
-    """Delete the child rows whose root row is gone, in every child table; their count."""
-    children = child_tables(pipeline)
+def loaded_tables(info: LoadInfo) -> set[str]:
+    """The tables `info`'s load packages wrote."""
+    return {
+        job.job_file_info.table_name
+        for package in info.load_packages
+        for jobs in package.jobs.values()
+        for job in jobs
+    }
+
+
+def delete_orphan_rows(pipeline: dlt.Pipeline, roots: set[str] | None = None) -> int:
+    """Delete the child rows whose root row is gone, in every child table (of the root
+    tables `roots`, when given); their count."""
+    children = {
+        child: root
+        for child, root in child_tables(pipeline).items()
+        if roots is None or root in roots
+    }
     deleted = 0
     with pipeline.sql_client() as client:
         existing = {row[0] for row in client.execute_sql(

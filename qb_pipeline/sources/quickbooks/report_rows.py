@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
-from qb_pipeline.quickbooks import QuickBooksClient, ReportRangeTooWide, flatten_report
+from qb_pipeline.quickbooks import ReportRangeTooWide, flatten_report
 from qb_pipeline.sources.quickbooks.periods import DateRange
 from qb_pipeline.sources.quickbooks.settings import REPORT_SUMMARIZE_BY
+
+# (report name, parameters) -> the report's JSON.
+ReportFetcher = Callable[[str, Mapping[str, str]], dict]
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
 
@@ -29,25 +32,30 @@ PERIOD = "period"
 TOTAL_COLUMN_KEY = "total"
 
 
-def fetch_report(
-    client: QuickBooksClient, name: str, basis: str, window: DateRange
-) -> Iterator[tuple[DateRange, dict]]:
-    """The monthly report over `window`, as one response or, when QuickBooks answers that
-    the range is too wide (504, truncation), as responses for halves of it."""
-    params = {
+def report_params(basis: str, window: DateRange) -> dict[str, str]:
+    """The parameters of the monthly report request over `window`."""
+    return {
         **window.as_params(),
         "accounting_method": basis,
         "summarize_column_by": REPORT_SUMMARIZE_BY,
     }
+
+
+def fetch_report(
+    fetch: ReportFetcher, name: str, basis: str, window: DateRange
+) -> Iterator[tuple[DateRange, dict]]:
+    """The monthly report over `window`, as one response or, when QuickBooks answers that
+    the range is too wide (504, truncation), as responses for halves of it. `fetch` is
+    `client.report`, or the session's `reports.report` (answers sent ahead)."""
     try:
-        report = client.report(name, params)
+        report = fetch(name, report_params(basis, window))
     except ReportRangeTooWide:
         if window.months < 2:
             raise
         first, second = window.halves()
         log.info("%s %s %s..%s too wide; splitting", name, basis, window.start, window.end)
-        yield from fetch_report(client, name, basis, first)
-        yield from fetch_report(client, name, basis, second)
+        yield from fetch_report(fetch, name, basis, first)
+        yield from fetch_report(fetch, name, basis, second)
         return
     yield window, report
 

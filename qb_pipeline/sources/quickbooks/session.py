@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from qb_pipeline.quickbooks import QuickBooksClient, QuickBooksError
@@ -31,6 +31,7 @@ from qb_pipeline.quickbooks.errors import (
 )
 from qb_pipeline.sources.quickbooks.changes import ChangeScan
 from qb_pipeline.sources.quickbooks.helpers import entity_where, parse_qbo_time
+from qb_pipeline.sources.quickbooks.report_prefetch import ReportPrefetch
 from qb_pipeline.sources.quickbooks.settings import MONTH_NAMES, PAGE_SIZE, SINGLETON_ENTITIES
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
@@ -83,6 +84,11 @@ class SyncSession:
         self._probed_time: datetime | None = None
         self._prefetch = tuple(dict.fromkeys(prefetch))
         self._prefetched: dict[str, list[dict]] | None = None
+        # Report requests sent ahead while the entities load (report_prefetch.py, loads.py).
+        self.reports = ReportPrefetch(client)
+        # Called once, when the first entity resource starts reading (loads.py): inside the
+        # extraction, so it sees the sync's state as the resources do.
+        self.on_first_read: Callable[[], None] | None = None
 
     def prefetched(self, entity: str, since: datetime | None = None) -> list[dict] | None:
         """Every record of `entity` (inactive ones included) changed at or after `since`
@@ -100,6 +106,13 @@ class SyncSession:
             return records
         floor = since.replace(microsecond=0)
         return [r for r in records if _changed_at_or_after(r, floor)]
+
+    def reading_started(self) -> None:
+        """An entity resource starts: run `on_first_read` if this is the first."""
+        with self._lock:
+            hook, self.on_first_read = self.on_first_read, None
+        if hook is not None:
+            hook()
 
     def company_info(self) -> dict:
         with self._lock:
