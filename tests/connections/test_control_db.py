@@ -61,21 +61,28 @@ def test_migrations_are_applied_once(make_settings, home):
     assert recorded_versions(home / "control.sqlite3") == [("0001", "initial")]
 
 
-def test_services_starting_at_once_apply_each_migration_once(make_settings, home):
-    settings = make_settings()
+def at_once(work, count: int = 4) -> tuple[list, list[Exception]]:
+    """`work()` in `count` threads started together: (results, errors)."""
     results, errors = [], []
 
-    def start() -> None:
+    def run() -> None:
         try:
-            results.append(IntegrationService(settings).applied_migrations)
-        except Exception as error:  # collected and asserted below
+            results.append(work())
+        except Exception as error:  # collected for the caller to assert
             errors.append(error)
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
+    threads = [threading.Thread(target=run) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return results, errors
+
+
+def test_services_starting_at_once_apply_each_migration_once(make_settings, home):
+    settings = make_settings()
+
+    results, errors = at_once(lambda: IntegrationService(settings).applied_migrations)
 
     assert errors == []
     assert sorted(results, key=len) == [[], [], [], ["0001_initial"]]
@@ -86,19 +93,8 @@ def test_preparing_a_new_control_db_from_many_threads_never_reports_a_lock(tmp_p
     # waiting; before preparation was serialized this failed in about one round in ten.
     for round_number in range(25):
         path = tmp_path / str(round_number) / "control.sqlite3"
-        results, errors = [], []
 
-        def start(path: Path = path, results: list = results, errors: list = errors) -> None:
-            try:
-                results.append(prepare(path))
-            except Exception as error:  # collected and asserted below
-                errors.append(error)
-
-        threads = [threading.Thread(target=start) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        results, errors = at_once(lambda path=path: prepare(path))
 
         assert errors == [], f"round {round_number}"
         assert sorted(results, key=len) == [[], [], [], ["0001_initial"]]

@@ -220,6 +220,14 @@ OPEN_YEAR = [date(2026, month, 1) for month in range(1, 12)]
 DIMENSION_TABLES = ("account", DIMENSION_LINES_TABLE)
 
 
+def build_dimension_mart(warehouse: Warehouse) -> None:
+    """The by-dimension mart (views) over the raw tables: later syncs show through it."""
+    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
+        for name in ("qbo.accounts", "qbo.pnl_monthly_by_dimension",
+                     "marts.pnl_monthly_by_dimension"):  # fmt: skip
+            run_model(con, model(name))
+
+
 def synced_on_day_one(make_emulator, tmp_path) -> tuple[Company, Warehouse]:
     """A private emulator on DAY_ONE, its January company synced (the current fiscal year
     only: the history is not what these tests are about) and the by-dimension mart built."""
@@ -227,10 +235,7 @@ def synced_on_day_one(make_emulator, tmp_path) -> tuple[Company, Warehouse]:
     company = company_with_fiscal_month(running, 1)
     warehouse = make_warehouse(tmp_path / "qbp-home")
     sync_resources(warehouse, "acme", company, *DIMENSION_TABLES, history_years=0)
-    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
-        for name in ("qbo.accounts", "qbo.pnl_monthly_by_dimension",
-                     "marts.pnl_monthly_by_dimension"):  # fmt: skip
-            run_model(con, model(name))
+    build_dimension_mart(warehouse)
     return company, warehouse
 
 
@@ -361,10 +366,7 @@ def test_the_weekly_repull_reaches_into_the_previous_fiscal_year_for_the_trailin
     # The history (2024-01 .. 2027-01, 37 months), one month per request, besides the one
     # report that tells the server's time.
     assert first.count("ProfitAndLoss") in (37 * 4, 37 * 4 + 1)
-    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
-        for name in ("qbo.accounts", "qbo.pnl_monthly_by_dimension",
-                     "marts.pnl_monthly_by_dimension"):  # fmt: skip
-            run_model(con, model(name))
+    build_dimension_mart(warehouse)
     december = date(2026, 12, 1)
     untouched = stored_lines_before(warehouse, date(2026, 11, 1))
     expense, retail = post_class_entry(company, date(2026, 12, 14), amount=1234.5)
