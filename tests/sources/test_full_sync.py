@@ -125,3 +125,39 @@ def test_report_lines_cover_the_history_by_month(synced):
         ("ProfitAndLoss", "Accrual", first, today, months),
         ("ProfitAndLoss", "Cash", first, today, months),
     ]
+
+
+# The report tables' columns as dlt made them from dict rows, before the report rows became
+# Arrow tables (row_tables.py): (name, DuckDB type, nullable), in order.
+REPORT_LINE_SHAPE = [
+    ("org_id", "VARCHAR", "NO"), ("realm_id", "VARCHAR", "NO"), ("report_name", "VARCHAR", "NO"),
+    ("basis", "VARCHAR", "NO"), ("period_start", "DATE", "NO"), ("period_end", "DATE", "YES"),
+    ("line_key", "VARCHAR", "NO"), ("row_kind", "VARCHAR", "YES"),
+    ("account_id", "VARCHAR", "YES"), ("account_name", "VARCHAR", "YES"),
+    ("report_group", "VARCHAR", "YES"), ("section_path", "VARCHAR", "YES"),
+    ("is_summary", "BOOLEAN", "YES"), ("summary_of_account_id", "VARCHAR", "YES"),
+    ("has_sub_accounts", "BOOLEAN", "YES"), ("amount", "DECIMAL(38,9)", "YES"),
+    ("currency", "VARCHAR", "YES"), ("pulled_at", "TIMESTAMP WITH TIME ZONE", "YES"),
+    ("_dlt_load_id", "VARCHAR", "NO"), ("_dlt_id", "VARCHAR", "NO"),
+]  # fmt: skip
+DIMENSION_LINE_SHAPE = [
+    *REPORT_LINE_SHAPE[:2], REPORT_LINE_SHAPE[3], REPORT_LINE_SHAPE[2],
+    ("dimension", "VARCHAR", "NO"), *REPORT_LINE_SHAPE[4:6], ("column_key", "VARCHAR", "NO"),
+    ("member_id", "VARCHAR", "YES"), ("member_name", "VARCHAR", "YES"),
+    ("is_not_specified", "BOOLEAN", "YES"), *REPORT_LINE_SHAPE[6:],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table", "shape"),
+    [("report_lines", REPORT_LINE_SHAPE), ("report_dimension_lines", DIMENSION_LINE_SHAPE)],
+)
+def test_report_tables_keep_their_columns_and_types(synced, table, shape):
+    columns = synced.warehouse.query(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
+        " WHERE table_schema = 'qbo_raw' AND table_name = ? ORDER BY ordinal_position",
+        table,
+    )
+    assert [tuple(c) for c in columns] == shape
+    ids = synced.warehouse.query(f"SELECT count(*), count(DISTINCT _dlt_id) FROM qbo_raw.{table}")
+    assert ids[0][0] == ids[0][1] > 0

@@ -70,6 +70,7 @@ from qb_pipeline.sources.quickbooks.helpers import (
 from qb_pipeline.sources.quickbooks.periods import pulled_after
 from qb_pipeline.sources.quickbooks.report_plan import report_chunks, report_pulls
 from qb_pipeline.sources.quickbooks.report_rows import fetch_report, report_rows
+from qb_pipeline.sources.quickbooks.row_tables import rows_table
 from qb_pipeline.sources.quickbooks.session import PREFETCHABLE, SyncSession
 from qb_pipeline.sources.quickbooks.settings import (
     ALL_ENTITIES,
@@ -243,10 +244,10 @@ def singleton_record(session: SyncSession, entity: str) -> Iterator[Any]:
     primary_key=REPORT_LINE_KEY,
     merge_key=REPORT_PERIOD_KEY,
     write_disposition=MERGE,
-    columns=REPORT_LINE_COLUMNS,
+    columns={**REPORT_LINE_COLUMNS, **ROOT_KEY_COLUMNS},
     file_format=LOADER_FILE_FORMAT,
 )
-def report_lines(session: SyncSession, history_years: int) -> Iterator[list[dict]]:
+def report_lines(session: SyncSession, history_years: int) -> Iterator[Any]:
     """Monthly report lines over the history on the first sync, then the re-pull window
     (periods.py) on every sync."""
     state = dlt.current.resource_state().setdefault("pulled", {})
@@ -266,7 +267,7 @@ def report_lines(session: SyncSession, history_years: int) -> Iterator[list[dict
                 )
                 log.info("%s %s %s..%s: %d rows", pull.name, pull.basis, part.start, part.end,
                          len(rows))  # fmt: skip
-                yield rows
+                yield rows_table(rows, REPORT_LINE_COLUMNS, REPORT_LINE_KEY)
         state[pull.state_key] = pulled_after(pull.previous, pull.windows, today).to_state()
 
 

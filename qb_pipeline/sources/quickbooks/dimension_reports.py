@@ -39,6 +39,7 @@ from datetime import date
 import dlt
 
 from qb_pipeline.quickbooks import QuickBooksClient
+from qb_pipeline.sources.quickbooks.arrow_pages import ROOT_KEY_COLUMNS
 from qb_pipeline.sources.quickbooks.dimension_rows import (
     DIMENSION_LINE_COLUMNS,
     DIMENSION_LINE_KEY,
@@ -56,6 +57,7 @@ from qb_pipeline.sources.quickbooks.periods import (
     windows_to_pull,
 )
 from qb_pipeline.sources.quickbooks.report_rows import ReportFetcher
+from qb_pipeline.sources.quickbooks.row_tables import rows_table
 from qb_pipeline.sources.quickbooks.session import SyncSession
 from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
 from qb_pipeline.sources.quickbooks.tables import MERGE
@@ -78,7 +80,7 @@ OPEN_YEAR_REPULL_DAYS = 7
     primary_key=DIMENSION_LINE_KEY,
     merge_key=DIMENSION_PERIOD_KEY,
     write_disposition=MERGE,
-    columns=DIMENSION_LINE_COLUMNS,
+    columns={**DIMENSION_LINE_COLUMNS, **ROOT_KEY_COLUMNS},
     file_format=LOADER_FILE_FORMAT,
 )
 def report_dimension_lines(session: SyncSession, history_years: int) -> Iterator[object]:
@@ -111,7 +113,7 @@ def report_dimension_lines(session: SyncSession, history_years: int) -> Iterator
                 pulled_at=pulled_at,
                 lookup=names.member_id,
             )
-            yield rows
+            yield rows_table(rows, DIMENSION_LINE_COLUMNS, DIMENSION_LINE_KEY)
         log.info("%s by %s %s: %d months%s", REPORT_NAME, pull.dimension.name, pull.basis,
                  len(months), "" if pull.whole else " (since the previous pull)")  # fmt: skip
         state[pull.state_key] = pulled_after(pull.previous, pull.windows, today).to_state()
