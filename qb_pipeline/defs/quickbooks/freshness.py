@@ -38,8 +38,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dagster import (
-    AssetCheckEvaluation,
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
@@ -53,7 +53,11 @@ from dagster import (
 from qb_pipeline.connections import ConnectionStatus
 from qb_pipeline.connections.models import CONNECTED, NOT_CONNECTED, REAUTHORIZATION_REQUIRED
 from qb_pipeline.defs.goals.assets import GOAL_VALUES_KEY
-from qb_pipeline.defs.quickbooks.health_checks import as_of, organization_check_spec
+from qb_pipeline.defs.quickbooks.health_checks import (
+    OrganizationCheckOutcome,
+    as_of,
+    organization_check_spec,
+)
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
 
 CHECK_NAME = "freshness"
@@ -117,7 +121,7 @@ def _hours(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 @dataclass(frozen=True)
-class Freshness:
+class Freshness(OrganizationCheckOutcome):
     """How fresh one organization's data behind one asset is, at one moment."""
 
     org: str
@@ -132,6 +136,14 @@ class Freshness:
     @property
     def is_stale(self) -> bool:
         return self.state != FRESH
+
+    @property
+    def check_key(self) -> AssetCheckKey:
+        return AssetCheckKey(self.asset_key, CHECK_NAME)
+
+    @property
+    def passed(self) -> bool:
+        return not self.is_stale
 
     @property
     def severity(self) -> AssetCheckSeverity:
@@ -155,25 +167,6 @@ class Freshness:
             "warn_after_hours": MetadataValue.float(self.thresholds.warn_hours),
             "fail_after_hours": MetadataValue.float(self.thresholds.fail_hours),
         }
-
-    def _outcome(self) -> dict:
-        """What the check result and the evaluation both say."""
-        return {
-            "asset_key": self.asset_key,
-            "check_name": CHECK_NAME,
-            "passed": not self.is_stale,
-            "severity": self.severity,
-            "description": self.description,
-            "metadata": self.metadata(),
-        }
-
-    def check_result(self) -> AssetCheckResult:
-        """The result a check run yields for its partition."""
-        return AssetCheckResult(**self._outcome())
-
-    def evaluation(self) -> AssetCheckEvaluation:
-        """The same result as an evaluation a sensor reports for the partition (no run)."""
-        return AssetCheckEvaluation(**self._outcome(), partition=self.org)
 
 
 def latest_materialization(instance: DagsterInstance, key: AssetKey, org: str) -> datetime | None:

@@ -21,11 +21,14 @@ judges as of the later of that moment and its own clock, so a run says what the 
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckExecutionContext,
     AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
     AssetSelection,
@@ -67,6 +70,49 @@ quickbooks_health_checks_job = define_asset_job(
         "selected when an organization's state changed. To sync, run quickbooks_sync instead."
     ),
 )
+
+
+class OrganizationCheckOutcome:
+    """One organization's outcome of a per-partition health check, given as the result a
+    check run yields or as the evaluation a sensor reports without a run. Subclasses (frozen
+    dataclasses) have `org`, `description`, and say `check_key`, `passed`, `severity` and
+    `metadata()`."""
+
+    org: str
+    description: str
+
+    @property
+    def check_key(self) -> AssetCheckKey:
+        raise NotImplementedError
+
+    @property
+    def passed(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def severity(self) -> AssetCheckSeverity:
+        raise NotImplementedError
+
+    def metadata(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _outcome(self) -> dict[str, Any]:
+        return {
+            "asset_key": self.check_key.asset_key,
+            "check_name": self.check_key.name,
+            "passed": self.passed,
+            "severity": self.severity,
+            "description": self.description,
+            "metadata": self.metadata(),
+        }
+
+    def check_result(self) -> AssetCheckResult:
+        """The result a check run yields for the organization's partition."""
+        return AssetCheckResult(**self._outcome())
+
+    def evaluation(self) -> AssetCheckEvaluation:
+        """The same outcome as an evaluation a sensor reports for the partition."""
+        return AssetCheckEvaluation(**self._outcome(), partition=self.org)
 
 
 def organization_check_spec(name: str, asset: AssetKey, description: str) -> AssetCheckSpec:

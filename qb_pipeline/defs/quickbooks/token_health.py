@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dagster import (
-    AssetCheckEvaluation,
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
@@ -45,6 +45,7 @@ from qb_pipeline.connections import ConnectionStatus
 from qb_pipeline.connections.models import CONNECTED, NOT_CONNECTED, REAUTHORIZATION_REQUIRED
 from qb_pipeline.defs.quickbooks.health_checks import (
     MAX_CHECK_RUNS_PER_TICK,
+    OrganizationCheckOutcome,
     as_of,
     check_run,
     organization_check_spec,
@@ -93,7 +94,7 @@ def warn_days(env: Mapping[str, str] | None = None) -> int:
 
 
 @dataclass(frozen=True)
-class TokenHealth:
+class TokenHealth(OrganizationCheckOutcome):
     """How close one organization's refresh token is to an expiry, at one moment."""
 
     org: str
@@ -104,6 +105,10 @@ class TokenHealth:
     warn_days: int
     now: datetime
     description: str
+
+    @property
+    def check_key(self) -> AssetCheckKey:
+        return AssetCheckKey(CONNECTION_KEY, CHECK_NAME)
 
     @property
     def passed(self) -> bool:
@@ -132,23 +137,6 @@ class TokenHealth:
             "days_until_hard_expiry": self._days_left(self.refresh_hard_expires_at),
             "warn_days_before": MetadataValue.int(self.warn_days),
         }
-
-    def _outcome(self) -> dict:
-        """What the check result and the evaluation both say."""
-        return {
-            "asset_key": CONNECTION_KEY,
-            "check_name": CHECK_NAME,
-            "passed": self.passed,
-            "severity": self.severity,
-            "description": self.description,
-            "metadata": self.metadata(),
-        }
-
-    def check_result(self) -> AssetCheckResult:
-        return AssetCheckResult(**self._outcome())
-
-    def evaluation(self) -> AssetCheckEvaluation:
-        return AssetCheckEvaluation(**self._outcome(), partition=self.org)
 
 
 def _day(moment: datetime) -> str:
