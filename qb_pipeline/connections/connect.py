@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from qb_pipeline.connections import audit
+from qb_pipeline.connections import audit, events
 from qb_pipeline.connections.crypto import TokenCipher
 from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import (
@@ -271,6 +271,16 @@ def _store(
             action = "reconnected"
         else:
             action = "connected"
+        events.record(
+            conn,
+            events.REAUTHORIZED if renewal else events.CONNECTED,
+            org_id=org.id,
+            realm_id=realm_id,
+            previous_status=row["status"] if row is not None else None,
+            previous_realm_id=row["realm_id"] if row is not None else None,
+            company_name=company_name,
+            actor=actor,
+        )
         audit.record(
             conn,
             action,
@@ -335,6 +345,9 @@ def disconnect(
                     realm_id=row["realm_id"],
                     error=revoke_problem,
                 )
+            events.record(
+                conn, events.DISCONNECTED, org_id=org.id, realm_id=row["realm_id"], actor=actor
+            )
             audit.record(
                 conn,
                 "disconnected",

@@ -21,6 +21,7 @@ from qb_pipeline.config import Settings
 from qb_pipeline.connections import (
     audit,
     connect,
+    events,
     integration_settings,
     orgs,
     synclog,
@@ -245,6 +246,19 @@ class IntegrationService:
         with self._db() as conn:
             member = orgs.require_role(conn, actor_email, org_slug, ADMIN, SETTINGS_ACTION)
             return integration_settings.update(conn, member, changes)
+
+    # -- the event log (sensors read it) ------------------------------------------------
+    def events_after(
+        self, last_id: int, kinds: tuple[str, ...] | None = None, limit: int = 1000
+    ) -> list[events.Event]:
+        """Events committed after event `last_id` (of `kinds`, when given), oldest first."""
+        with self._db() as conn:
+            return events.after(conn, last_id, kinds, limit)
+
+    def last_event_id(self) -> int:
+        """The newest event's id (0 before the first): where a new reader starts."""
+        with self._db() as conn:
+            return events.last_id(conn)
 
     # -- audit ---------------------------------------------------------------------------
     def audit_log(self, org_slug: str | None = None, limit: int = 100) -> list[AuditEntry]:

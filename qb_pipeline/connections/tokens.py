@@ -17,7 +17,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from qb_pipeline.connections import audit
+from qb_pipeline.connections import audit, events
 from qb_pipeline.connections.crypto import TokenCipher
 from qb_pipeline.connections.db import from_text, open_db, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import (
@@ -193,14 +193,22 @@ def _mark_reauthorization_required(
     now = to_text(utcnow())
     with transaction(conn):
         # The refresh token is dead at Intuit: erase both tokens, keep who/when/which company.
-        conn.execute(
+        changed = conn.execute(
             "UPDATE quickbooks_connections SET status = ?, status_reason = ?,"
             " access_token_encrypted = NULL, refresh_token_encrypted = NULL,"
             " access_expires_at = NULL, refresh_expires_at = NULL,"
             " refresh_hard_expires_at = NULL, updated_at = ?"
             " WHERE org_id = ? AND refresh_token_encrypted = ?",
             (REAUTHORIZATION_REQUIRED, INVALID_GRANT_REASON, now, org.id, old_refresh_encrypted),
-        )
+        ).rowcount
+        if changed:
+            events.record(
+                conn,
+                events.REAUTHORIZATION_REQUIRED,
+                org_id=org.id,
+                realm_id=realm_id,
+                reason=INVALID_GRANT_REASON,
+            )
         audit.record(
             conn,
             "reauthorization required",
