@@ -12,6 +12,12 @@ from pathlib import Path
 
 ENVIRONMENTS = ("production", "sandbox", "emulator")
 
+# Where the Dagster webserver answers GraphQL (`dagster dev` listens on port 3000); goal
+# changes and "Sync now" submit their runs there. `off`: submit nothing and let the sensors
+# (run by the daemon) pick the changes up from the control DB's event log.
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+DAGSTER_URL_OFF = "off"
+
 # The emulator's pre-registered OAuth app; only ever used with QBO_ENVIRONMENT=emulator.
 DEMO_CLIENT_ID = "qbp-demo-client"
 DEMO_CLIENT_SECRET = "qbp-demo-secret"  # a public demo credential of the emulator
@@ -79,6 +85,7 @@ class Settings:
     environment: str
     emulator_url: str | None
     redirect_uri: str | None
+    dagster_url: str | None = DEFAULT_DAGSTER_URL  # None: no direct run submission
 
     @property
     def endpoints(self) -> IntuitEndpoints:
@@ -132,4 +139,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         environment=environment,
         emulator_url=env.get("QBO_EMULATOR_URL") or None,
         redirect_uri=env.get("QBO_REDIRECT_URI") or None,
+        dagster_url=_dagster_url(env.get("QBP_DAGSTER_URL")),
     )
+
+
+def _dagster_url(value: str | None) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return DEFAULT_DAGSTER_URL
+    if text.lower() == DAGSTER_URL_OFF:
+        return None
+    if not text.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"QBP_DAGSTER_URL must be the Dagster webserver's http(s) URL or 'off', not {text!r}"
+        )
+    return text.rstrip("/")

@@ -29,7 +29,10 @@ from qb_pipeline.connections import (
 )
 from qb_pipeline.connections.crypto import cipher_from_settings
 from qb_pipeline.connections.db import open_db, prepare
+from qb_pipeline.connections.errors import NotConnected
 from qb_pipeline.connections.models import (
+    DISCONNECTED,
+    NOT_CONNECTED,
     AccessToken,
     AuditEntry,
     ConnectionStatus,
@@ -43,7 +46,9 @@ from qb_pipeline.connections.oauth_flow import IntuitOAuth
 from qb_pipeline.connections.status import read_status
 
 ADMIN = "admin"
+EDITOR = "editor"
 SETTINGS_ACTION = "change the QuickBooks integration settings"
+GOALS_ACTION = "change goals"
 
 
 class IntegrationService:
@@ -124,6 +129,24 @@ class IntegrationService:
         """The membership if its role includes `role`; else PermissionDenied (audited)."""
         with self._db() as conn:
             return orgs.require_role(conn, email, org_slug, role, action)
+
+    def goal_editor(
+        self, email: str, org_slug: str, *, needs_connection: bool = True
+    ) -> tuple[Membership, ConnectionStatus]:
+        """The gate in front of every goal change (web, API, CLI): the user is an editor or
+        admin of the organization (else PermissionDenied, audited) and, unless
+        `needs_connection` is False (archiving), the organization has a QuickBooks company
+        to take the goal's data from (else NotConnected). Returns the membership and the
+        connection, whose realm is the company the goal belongs to."""
+        member = self.require_role(email, org_slug, EDITOR, GOALS_ACTION)
+        status = self.status(org_slug)
+        if needs_connection and status.status in (NOT_CONNECTED, DISCONNECTED):
+            raise NotConnected(
+                f"{org_slug} has no QuickBooks connection ({status.status.replace('_', ' ')}), "
+                "so its goals cannot be created or changed; an admin connects it on the "
+                f"integrations page or with `qb-pipeline connect --org {org_slug} --as EMAIL`"
+            )
+        return member, status
 
     # -- the connection ------------------------------------------------------------------
     def begin_connect(self, org_slug: str, actor_email: str, redirect_uri: str) -> str:

@@ -12,8 +12,9 @@ from qb_pipeline.defs.collection import collection_paused_then_frozen
 with collection_paused_then_frozen():
     import dagster as dg
 
+    from qb_pipeline.defs.goals.assets import goal_assets
     from qb_pipeline.defs.goals.jobs import goals_refresh_job
-    from qb_pipeline.defs.quickbooks.assets import goal_assets, quickbooks_assets
+    from qb_pipeline.defs.quickbooks.assets import quickbooks_assets
     from qb_pipeline.defs.quickbooks.connection_sensor import quickbooks_connection_changes
     from qb_pipeline.defs.quickbooks.failure_sensor import quickbooks_sync_failures
     from qb_pipeline.defs.quickbooks.freshness import quickbooks_freshness_checks

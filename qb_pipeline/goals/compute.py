@@ -4,8 +4,19 @@ Python only orchestrates: it turns the definitions into small tables (plan.py), 
 fiscal calendar (periods.py) and runs a fixed number of statements, however many goals
 there are. DuckDB joins the goals to the marts, aggregates per grain and window,
 recomputes ratios from their parts, applies targets and status rules
-(sql/compute_goal_values.sql) and writes `goals.goal_values`, read by BI through the view
-`marts.goal_values`.
+(sql/compute_goal_values.sql, a SELECT) and stores the result (sql/store_goal_values.sql):
+
+- `goals.goal_values` (BI view `marts.goal_values`): one row per goal and period of the
+  organization's company, replaced by each computation, except the rows of goals that keep
+  their last values (`kept_goal_ids`: archived goals, goals waiting for a review);
+- `goals.goal_value_history` (BI view `marts.goal_value_history`): a row for each goal
+  period whose figures changed, stamped `as_of` the computation, so "what was this month's
+  actual on the 12th" is the latest row at or before the 12th;
+- `goals.goal_definitions` (BI view `marts.goals`): the goal store's goals of the
+  organization, when the caller passes them, so BI sees names, states and versions.
+
+All of it in one transaction: a reader of the warehouse sees a computation whole or not at
+all. `preview` runs the same SELECT against a read-only copy and returns the rows instead.
 
 Staleness: when the organization's data cannot be refreshed (disconnected, reauthorization
 required), call with `stale_reason`: the last known values are kept, not recomputed, and
@@ -15,20 +26,28 @@ and clears the flag.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow as pa
 
 from qb_pipeline.goals.catalog import read_fiscal_year_start_month
 from qb_pipeline.goals.marts import existing_marts, relations
 from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import calendar_rows
-from qb_pipeline.goals.plan import calendar_table, line_parts_table, plan_goals
-from qb_pipeline.goals.sqlfiles import sql_text
+from qb_pipeline.goals.plan import GoalPlan, calendar_table, line_parts_table, plan_goals
+from qb_pipeline.goals.sqlfiles import run_script, sql_text
+
+if TYPE_CHECKING:
+    from qb_pipeline.goals.store import StoredGoal
 
 DEFAULT_FISCAL_YEAR_START_MONTH = 1
+STATUSES = ("on_track", "at_risk", "off_track", "no_target", "no_data")
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,7 @@ class LatestValue:
     actual: float | None
     target: float | None
     status: str
+    currency: str | None
     is_stale: bool
     stale_reason: str | None
 
@@ -52,13 +72,20 @@ class ComputeResult:
     rows: int  # rows written (0 when only flagged stale)
     goals: int  # goals computed
     fiscal_year_start_month: int | None
+    history_rows: int = 0  # periods whose figures changed (rows appended to the history)
     skipped: dict[str, str] = field(default_factory=dict)  # goal id -> why
     latest: dict[str, LatestValue] = field(default_factory=dict)
 
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """How many goals are in each status in their latest period (every status listed)."""
+        counts = Counter(value.status for value in self.latest.values())
+        return {status: counts.get(status, 0) for status in STATUSES}
+
 
 def ensure_goal_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create goals.goal_values and the view marts.goal_values if missing."""
-    con.execute(sql_text("goal_values_ddl.sql"))
+    """Create the goals schema's tables and the marts views over them if missing."""
+    run_script(con, "goal_values_ddl.sql", {})
 
 
 def compute(
@@ -71,30 +98,130 @@ def compute(
     fiscal_year_start_month: int | None = None,
     realm_id: str | None = None,
     computed_at: datetime | None = None,
+    kept_goal_ids: Sequence[str] = (),
+    stored_goals: Sequence[StoredGoal] | None = None,
 ) -> ComputeResult:
     """Compute (or, with `stale_reason`, flag as stale) the goal values of `org_id`.
 
-    `goals` are the organization's valid goals (validate.py); goals of other
-    organizations are refused. `fiscal_year_start_month` (1..12) defaults to the one the
-    warehouse holds for the company (marts.company), else January. With `realm_id`, only
-    that company's rows are read.
+    `goals` are the organization's goals to compute (active, checked against the data);
+    goals of other organizations are refused. `fiscal_year_start_month` (1..12) defaults to
+    the one the warehouse holds for the company, else January. With `realm_id`, only that
+    company's rows are read and replaced. `kept_goal_ids` keep their stored values;
+    `stored_goals` (every goal of the organization in the store) refresh goals.goal_definitions.
     """
     foreign = sorted({g.organization for g in goals} - {org_id})
     if foreign:
         raise ValueError(f"goals of {', '.join(foreign)} passed to compute for {org_id}")
     now = computed_at or datetime.now(UTC)
     ensure_goal_tables(con)
+    scope = {"org_id": org_id, "realm_id": realm_id}
     if stale_reason is not None:
-        params = {"org_id": org_id, "stale_reason": stale_reason, "since": since or now}
-        con.execute(sql_text("mark_stale.sql"), params)
+        params = {**scope, "stale_reason": stale_reason, "since": since or now}
+        with _transaction(con):
+            run_script(con, "mark_stale.sql", params)
+            if stored_goals is not None:
+                _store_definitions(con, org_id, stored_goals)
         return ComputeResult(
-            org_id, True, 0, 0, fiscal_year_start_month, latest=latest_values(con, org_id)
+            org_id,
+            True,
+            0,
+            0,
+            fiscal_year_start_month,
+            latest=latest_values(con, org_id, realm_id),
         )
 
     duplicates: dict[str, str] = {}
     plan = plan_goals(_first_of_each_id(goals, duplicates))
     plan.skipped.update(duplicates)
-    marts = relations(existing_marts(con))
+    with (
+        _goal_query(con, org_id, realm_id, plan, fiscal_year_start_month) as query,
+        _transaction(con),
+    ):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _new_goal_values AS {query.sql}",
+            {**query.params, "computed_at": now},
+        )
+        (written,) = con.execute("SELECT count(*) FROM _new_goal_values").fetchone()
+        history_before = _history_rows(con)
+        run_script(con, "store_goal_values.sql", {**scope, "kept_goal_ids": list(kept_goal_ids)})
+        history = _history_rows(con) - history_before
+        con.execute("DROP TABLE _new_goal_values")
+        if stored_goals is not None:
+            _store_definitions(con, org_id, stored_goals)
+    return ComputeResult(
+        org_id,
+        False,
+        int(written),
+        plan.defs.num_rows,
+        query.fiscal_year_start_month,
+        history_rows=history,
+        skipped=plan.skipped,
+        latest=latest_values(con, org_id, realm_id),
+    )
+
+
+def preview(
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    goal: GoalDefinition,
+    realm_id: str | None,
+    *,
+    periods: int = 6,
+) -> list[dict[str, Any]]:
+    """What `goal` would be in its latest `periods` periods, computed from the marts of the
+    attached (read-only) `database`, without storing anything. Rows oldest first, with the
+    columns of goals.goal_values."""
+    plan = plan_goals([goal])
+    if plan.skipped:
+        return []
+    with _goal_query(con, goal.organization, realm_id, plan, None, database) as query:
+        cursor = con.execute(
+            f"SELECT * FROM ({query.sql}) ORDER BY period_start DESC LIMIT $periods",
+            {**query.params, "computed_at": datetime.now(UTC), "periods": periods},
+        )
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return rows[::-1]
+
+
+def latest_values(
+    con: duckdb.DuckDBPyConnection,
+    org_id: str,
+    realm_id: str | None = None,
+    *,
+    goal_values: str = "goals.goal_values",
+) -> dict[str, LatestValue]:
+    """Each goal's latest period with an actual, as stored (`goal_values`: the relation to
+    read, e.g. marts.goal_values of a serving copy)."""
+    query = sql_text("latest_goal_values.sql").format(goal_values=goal_values)
+    rows = con.execute(query, {"org_id": org_id, "realm_id": realm_id}).fetchall()
+    return {row[0]: LatestValue(*row) for row in rows}
+
+
+# -- internals --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoalQuery:
+    """The goal values SELECT, its parameters, and the fiscal year start it follows."""
+
+    sql: str
+    params: dict[str, Any]
+    fiscal_year_start_month: int
+
+
+@contextmanager
+def _goal_query(
+    con: duckdb.DuckDBPyConnection,
+    org_id: str,
+    realm_id: str | None,
+    plan: GoalPlan,
+    fiscal_year_start_month: int | None,
+    database: str | None = None,
+) -> Iterator[GoalQuery]:
+    """The goal values SELECT for `plan`, with its input tables registered while the block
+    runs."""
+    marts = relations(existing_marts(con, database), database)
     scope = {"org_id": org_id, "realm_id": realm_id}
     if fiscal_year_start_month is None:
         fiscal_year_start_month = (
@@ -107,7 +234,7 @@ def compute(
     calendar = (
         calendar_rows(min(bounds), max(bounds), fiscal_year_start_month, span) if bounds else []
     )
-    inputs = {
+    inputs: dict[str, pa.Table] = {
         "_goal_defs": plan.defs,
         "_goal_series": plan.series,
         "_goal_items": plan.items,
@@ -118,41 +245,87 @@ def compute(
     for name, table in inputs.items():
         con.register(name, table)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(sql_text("clear_goal_values.sql"), {"org_id": org_id})
-            written = con.execute(
-                sql_text("compute_goal_values.sql").format(**marts),
-                {**scope, "computed_at": now},
-            ).fetchall()
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        sql = sql_text("compute_goal_values.sql").format(**marts)
+        yield GoalQuery(sql, scope, fiscal_year_start_month)
     finally:
         for name in inputs:
             con.unregister(name)
-    return ComputeResult(
-        org_id,
-        False,
-        int(written[0][0]) if written else 0,
-        plan.defs.num_rows,
-        fiscal_year_start_month,
-        skipped=plan.skipped,
-        latest=latest_values(con, org_id),
-    )
 
 
-def latest_values(con: duckdb.DuckDBPyConnection, org_id: str) -> dict[str, LatestValue]:
-    """Each goal's latest period with an actual, as stored."""
-    rows = con.execute(sql_text("latest_goal_values.sql"), {"org_id": org_id}).fetchall()
-    return {row[0]: LatestValue(*row) for row in rows}
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _history_rows(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT count(*) FROM goals.goal_value_history").fetchone()[0])
+
+
+DEFINITION_COLUMNS = (
+    "org_id", "realm_id", "goal_id", "goal_name", "state", "state_reason", "version",
+    "dataset", "tracks", "basis", "grain", "window", "direction", "managed_by",
+    "updated_at", "updated_by", "definition",
+)  # fmt: skip
+
+
+def _store_definitions(
+    con: duckdb.DuckDBPyConnection, org_id: str, stored_goals: Sequence[StoredGoal]
+) -> None:
+    """Replace goals.goal_definitions' rows of the organization with the store's goals."""
+    from qb_pipeline.goals.store import definition_data
+
+    columns: dict[str, list[Any]] = {name: [] for name in DEFINITION_COLUMNS}
+    for stored in stored_goals:
+        goal = stored.definition
+        row = {
+            "org_id": org_id,
+            "realm_id": stored.realm_id,
+            "goal_id": stored.goal_id,
+            "goal_name": goal.name,
+            "state": stored.state,
+            "state_reason": stored.state_reason,
+            "version": stored.version,
+            "dataset": goal.dataset,
+            "tracks": goal.tracks.kind,
+            "basis": goal.basis,
+            "grain": goal.grain,
+            "window": goal.window,
+            "direction": goal.direction,
+            "managed_by": stored.managed_by,
+            "updated_at": stored.updated_at,
+            "updated_by": stored.updated_by,
+            "definition": _json_text(definition_data(goal)),
+        }
+        for name, value in row.items():
+            columns[name].append(value)
+    table = pa.table(columns)
+    con.execute("DELETE FROM goals.goal_definitions WHERE org_id = ?", [org_id])
+    if table.num_rows:
+        con.register("_goal_definitions", table)
+        try:
+            con.execute(
+                "INSERT INTO goals.goal_definitions BY NAME SELECT * FROM _goal_definitions"
+            )
+        finally:
+            con.unregister("_goal_definitions")
+
+
+def _json_text(data: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, sort_keys=False, default=str)
 
 
 def _first_of_each_id(
     goals: Sequence[GoalDefinition], skipped: dict[str, str]
 ) -> list[GoalDefinition]:
-    """Ids are unique per organization (the loader enforces it); keep the first anyway."""
+    """Ids are unique per organization (the store enforces it); keep the first anyway."""
     seen: set[str] = set()
     kept = []
     for goal in goals:
@@ -164,4 +337,12 @@ def _first_of_each_id(
     return kept
 
 
-__all__ = ["ComputeResult", "LatestValue", "compute", "ensure_goal_tables", "latest_values"]
+__all__ = [
+    "STATUSES",
+    "ComputeResult",
+    "LatestValue",
+    "compute",
+    "ensure_goal_tables",
+    "latest_values",
+    "preview",
+]

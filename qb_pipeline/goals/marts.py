@@ -32,6 +32,7 @@ MART_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("account_id", "VARCHAR"),
         ("report_group", "VARCHAR"),
         ("amount", "DECIMAL(18,2)"),
+        ("currency", "VARCHAR"),
     ),
     "pnl_monthly_by_dimension": (
         ("org_id", "VARCHAR"),
@@ -52,6 +53,7 @@ MART_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("account_id", "VARCHAR"),
         ("report_group", "VARCHAR"),
         ("balance", "DECIMAL(18,2)"),
+        ("currency", "VARCHAR"),
     ),
     # Not in the contract yet: the cash-flow mart this package will read once it exists,
     # shaped like marts.pnl_monthly.
@@ -64,11 +66,11 @@ MART_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("report_group", "VARCHAR"),
         ("amount", "DECIMAL(18,2)"),
     ),
-    # Not in the contract yet either: where the company's fiscal year start is read from.
+    # Not in the contract: where the company's fiscal year start is read from.
     "company": (
         ("org_id", "VARCHAR"),
         ("realm_id", "VARCHAR"),
-        ("fiscal_year_start_month", "VARCHAR"),
+        ("fiscal_year_start_month", "VARCHAR"),  # 4, or April as CompanyInfo spells it
     ),
 }
 
@@ -76,16 +78,20 @@ EXISTING_MARTS_SQL = """
 SELECT table_name
 FROM information_schema.tables
 WHERE table_schema = 'marts'
+  AND table_catalog = coalesce($database, current_database())
 """
 
 
-def existing_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Names of the relations (tables and views) in the `marts` schema."""
-    return {row[0] for row in con.execute(EXISTING_MARTS_SQL).fetchall()}
+def existing_marts(con: duckdb.DuckDBPyConnection, database: str | None = None) -> set[str]:
+    """Names of the relations (tables and views) in the `marts` schema of the connection's
+    database, or of the attached `database`."""
+    rows = con.execute(EXISTING_MARTS_SQL, {"database": database}).fetchall()
+    return {row[0] for row in rows}
 
 
-def relation_sql(name: str, existing: set[str]) -> str:
-    """What to put in FROM for mart `name`: its columns, or an empty relation with them.
+def relation_sql(name: str, existing: set[str], database: str | None = None) -> str:
+    """What to put in FROM for mart `name` (of the attached `database`, when given): its
+    columns, or an empty relation with them.
 
     Columns are cast to the contract's types so that a mart built with, say, integer ids
     or DOUBLE amounts reads the same; ids always compare as text.
@@ -93,14 +99,15 @@ def relation_sql(name: str, existing: set[str]) -> str:
     columns = MART_COLUMNS[name]
     if name in existing:
         select = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns)
-        return f"(SELECT {select} FROM marts.{name})"
+        where = f'"{database}".marts.{name}' if database else f"marts.{name}"
+        return f"(SELECT {select} FROM {where})"
     select = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in columns)
     return f"(SELECT {select} WHERE false)"
 
 
-def relations(existing: set[str]) -> dict[str, str]:
+def relations(existing: set[str], database: str | None = None) -> dict[str, str]:
     """{mart name: FROM clause} for every mart goals read (see relation_sql)."""
-    return {name: relation_sql(name, existing) for name in MART_COLUMNS}
+    return {name: relation_sql(name, existing, database) for name in MART_COLUMNS}
 
 
 __all__ = ["MART_COLUMNS", "existing_marts", "relation_sql", "relations"]

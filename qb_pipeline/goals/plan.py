@@ -44,6 +44,7 @@ DEFS_SCHEMA = pa.schema(
         ("growth_rate_pct", pa.float64()),
         ("num_const", pa.float64()),
         ("den_const", pa.float64()),
+        ("is_ratio", pa.bool_()),  # divides by an item: a ratio, not an amount
     ]
 )
 SERIES_SCHEMA = pa.schema(
@@ -241,6 +242,7 @@ def _definition_row(goal_key: int, goal: GoalDefinition, ratio: Ratio) -> dict:
         "growth_rate_pct": growth.rate_pct if growth else None,
         "num_const": ratio.numerator_constant,
         "den_const": ratio.denominator_constant,
+        "is_ratio": bool(ratio.denominator),
     }
 
 

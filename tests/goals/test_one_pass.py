@@ -67,8 +67,8 @@ def test_computing_200_goals_takes_as_many_statements_as_computing_one(con):
 
     assert len(many.statements) == len(one.statements)
     assert len(many.registered) == len(one.registered) == 6
-    inserts = [s for s in many.statements if s.startswith("-- Every goal") or "INSERT" in s]
-    assert len(inserts) == 1  # every goal and period in one INSERT ... SELECT
+    computing = [s for s in many.statements if "Every goal of one organization" in s]
+    assert len(computing) == 1  # every goal and period in one SELECT
     assert result.goals == 200
     assert con.execute("SELECT count(DISTINCT goal_id) FROM goals.goal_values").fetchall() == [
         (200,)
@@ -79,6 +79,25 @@ def test_the_statements_of_a_computation(con):
     counting = CountingConnection(con)
     compute(counting, ORG, many_goals(3))
 
-    # schema and view, which marts exist, the company's fiscal year, the data span, then the
-    # transaction: clear the organization, insert every value; last, the latest values.
-    assert len(counting.statements) == 9
+    # After the schema, which marts exist, the company's fiscal year and the data span: one
+    # transaction computes every value once, appends the changes to the history, replaces
+    # the stored values, and nothing else writes.
+    statements = counting.statements
+    begin, commit = statements.index("BEGIN TRANSACTION"), statements.index("COMMIT")
+    inside = statements[begin + 1 : commit]
+    assert [s for s in inside if "Every goal of one organization" in s][0].startswith(
+        "CREATE OR REPLACE TEMP TABLE _new_goal_values AS"
+    )
+    writes = [
+        s.split(" (")[0].split(" WHERE")[0] for s in inside if s.startswith(("INSERT", "DELETE"))
+    ]
+    assert writes == [
+        "INSERT INTO goals.goal_value_history SELECT n.org_id, n.realm_id, n.goal_id, "
+        "n.computed_at, n.goal_name, n.period_start, n.period_end, n.actual, n.target, "
+        "n.status, n.currency, n.is_stale, n.stale_reason FROM _new_goal_values AS n LEFT "
+        "JOIN goals.goal_values AS o ON o.org_id = n.org_id AND o.realm_id IS NOT DISTINCT "
+        "FROM n.realm_id AND o.goal_id = n.goal_id AND o.period_start = n.period_start",
+        "DELETE FROM goals.goal_values",
+        "INSERT INTO goals.goal_values BY NAME SELECT * FROM _new_goal_values",
+    ]
+    assert not any(s.startswith(("INSERT", "DELETE", "UPDATE")) for s in statements[commit:])

@@ -14,8 +14,8 @@ T2 = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
 MAY = date(2025, 5, 1)
 
 CONTRACT_COLUMNS = [
-    "org_id", "goal_id", "goal_name", "period_start", "period_end", "actual", "target",
-    "status", "is_stale", "stale_reason", "stale_since", "computed_at",
+    "org_id", "realm_id", "goal_id", "goal_name", "period_start", "period_end", "actual",
+    "target", "status", "currency", "is_stale", "stale_reason", "stale_since", "computed_at",
 ]  # fmt: skip
 
 

@@ -1,7 +1,9 @@
-"""Dagster definitions for QuickBooks Goals: one asset per goal of goal_models/, computed per
-organization in one pass (assets.py), with its asset checks (checks.py) and the
-`goals_refresh` job (jobs.py). The goal assets also run in the `quickbooks_sync` job, after
-the marts and before the serving copy is published.
+"""Dagster definitions for QuickBooks Goals: the goal assets partitioned by organization
+(assets.py), their checks (checks.py), the `goals_refresh` job (jobs.py) and the sensor that
+asks for a goals run when goals change (sensors.py). The goal assets also run in the
+`quickbooks_sync` job, after the marts and before the serving copy is published.
 """
 
-GOALS_GROUP = "goals"
+from qb_pipeline.defs.keys import GOALS_GROUP
+
+__all__ = ["GOALS_GROUP"]

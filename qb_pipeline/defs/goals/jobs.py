@@ -1,15 +1,14 @@
 """The `goals_refresh` job: recompute one organization's goals (its partition) from the data
-already imported, then publish the serving copy, without a sync. It is what to run after
-adding or changing goal files (once the code location reloaded), and what flags goal values
-stale for an organization that can no longer sync. The nightly `quickbooks_sync` job computes
+already imported, then publish the serving copy, without a sync. A goal created or changed
+(web app, CLI, API, `goals apply`) submits one; it also flags goal values stale for an
+organization that can no longer sync. The nightly `quickbooks_sync` job computes
 the goals too, after the marts and before the serving copy."""
 
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from qb_pipeline.defs.goals import GOALS_GROUP
-from qb_pipeline.defs.quickbooks.assets import SERVING_GROUP
+from qb_pipeline.defs.keys import GOALS_GROUP, SERVING_GROUP
 
 GOALS_REFRESH = "goals_refresh"
 

@@ -3,7 +3,7 @@
     qbo_raw/<table>   (group quickbooks_raw)      dlt: one asset per table of the source
         -> qbo/<model>    (group quickbooks_staging)  staging SQL
         -> marts/<model>  (group marts)               the BI contract (README)
-        -> goals/<goal_id>, marts/goal_values (group goals)  QuickBooks Goals (defs/goals)
+        -> marts/goal_values, goal_value_history, goals (group goals)  QuickBooks Goals (defs/goals)
         -> serving/warehouse (group serving)          the read-only copy BI tools open
 
 Every asset that writes the DuckDB warehouse runs in the `duckdb_writer` pool (limit 1).
@@ -14,14 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dlt
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, MaterializeResult, asset
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from qb_pipeline.defs.goals.assets import (
-    GOAL_VALUES_KEY,
-    build_goal_assets,
-    load_goal_definitions,
-)
+from qb_pipeline.defs.keys import GOAL_ASSETS, SERVING_GROUP, SERVING_WAREHOUSE
 from qb_pipeline.defs.quickbooks.models import GROUPS, build_model_assets
 from qb_pipeline.defs.quickbooks.partitions import organizations
 from qb_pipeline.defs.quickbooks.raw import load_raw
@@ -31,7 +27,6 @@ from qb_pipeline.defs.quickbooks.translator import RAW_GROUP, QuickBooksTranslat
 from qb_pipeline.sources.quickbooks import quickbooks_source
 from qb_pipeline.sources.quickbooks.settings import DATASET_NAME
 
-SERVING_GROUP = "serving"
 SYNC_GROUPS = (RAW_GROUP, *GROUPS.values(), SERVING_GROUP)
 
 
@@ -66,15 +61,14 @@ def quickbooks_raw(
 
 model_assets = build_model_assets()
 mart_keys = [key for m in model_assets for key in m.keys if key.path[0] == "marts"]
-# The goals read the marts; the serving copy waits for them (marts/goal_values, written in
-# the goals step) so BI sees fresh goal values.
-goal_assets = build_goal_assets(load_goal_definitions(), mart_keys)
 
 
+# The serving copy waits for the marts and the goal assets (defs/goals), so BI sees fresh
+# goal values.
 @asset(
-    key=AssetKey(["serving", "warehouse"]),
+    key=SERVING_WAREHOUSE,
     group_name=SERVING_GROUP,
-    deps=[*mart_keys, GOAL_VALUES_KEY],
+    deps=[*mart_keys, *GOAL_ASSETS],
     partitions_def=organizations,
     pool=DUCKDB_WRITER_POOL,
     kinds={"duckdb"},

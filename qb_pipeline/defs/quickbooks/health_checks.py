@@ -56,8 +56,12 @@ AS_OF_TAG = "qbp/checked_as_of"
 # checks alone has none). Not `marts/goal_values` or a raw table: the job would then carry
 # the goal multi-asset (one output per goal file) or the dlt one, and its snapshot, which
 # the code server sends on every load, would grow with every goal.
-WATCHED = AssetSelection.assets(["qbo", "connection_status"]) | AssetSelection.checks_for_assets(
-    ["qbo_raw", "account"], GOAL_VALUES_KEY, ["qbo", "connection_status"]
+# The goal values' own checks (defs/goals/checks.py) run with the goal step, which cannot be
+# split, so only their freshness check is named here.
+WATCHED = (
+    AssetSelection.assets(["qbo", "connection_status"])
+    | AssetSelection.checks_for_assets(["qbo_raw", "account"], ["qbo", "connection_status"])
+    | AssetSelection.checks(AssetCheckKey(GOAL_VALUES_KEY, "freshness"))
 )
 
 quickbooks_health_checks_job = define_asset_job(

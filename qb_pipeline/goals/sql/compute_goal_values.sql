@@ -1,4 +1,5 @@
--- Every goal of one organization, for every period, in one statement.
+-- Every goal of one organization, for every period, in one statement: the rows of
+-- goals.goal_values (compute.py stores them, the web's preview only reads them).
 --
 -- Inputs registered by compute.py (see plan.py): _goal_defs (one row per goal),
 -- _goal_series (each distinct monthly series the goals read), _goal_items (goal x item
@@ -6,10 +7,6 @@
 -- (report lines as signed sums of leaf groups), _goal_calendar (fiscal periods and their
 -- windows, from periods.py). The placeholders in braces are the contract's marts, or empty
 -- relations with their columns when a mart does not exist yet.
-INSERT INTO goals.goal_values (
-    org_id, goal_id, goal_name, period_start, period_end, actual, target, status,
-    is_stale, stale_reason, stale_since, computed_at
-)
 WITH RECURSIVE
 
 accounts AS (
@@ -28,6 +25,18 @@ lineage (account_id, ancestor_id) AS (
     FROM lineage AS l
     JOIN accounts AS a ON a.account_id = l.ancestor_id
     WHERE a.parent_account_id IS NOT NULL
+),
+
+-- The company's home currency: every amount of the marts is in it.
+home_currency AS (
+    SELECT any_value(currency) AS currency
+    FROM (
+        SELECT currency FROM {pnl_monthly}
+        WHERE org_id = $org_id AND ($realm_id IS NULL OR realm_id = $realm_id)
+        UNION ALL
+        SELECT currency FROM {balance_sheet_monthly}
+        WHERE org_id = $org_id AND ($realm_id IS NULL OR realm_id = $realm_id)
+    )
 ),
 
 pnl AS (
@@ -228,7 +237,7 @@ goal_targets AS (
 -- target is the band's middle.
 goal_bounds AS (
     SELECT
-        t.*, d.goal_id, d.goal_name, d.direction, d.at_risk_pct,
+        t.*, d.goal_id, d.goal_name, d.direction, d.at_risk_pct, d.is_ratio,
         CASE WHEN d.band_low IS NOT NULL THEN (d.band_low + d.band_high) / 2 ELSE t.target END
             AS shown_target,
         coalesce(d.band_low, t.target - abs(t.target) * d.tolerance_pct / 100) AS low,
@@ -238,42 +247,45 @@ goal_bounds AS (
 )
 
 -- Status rules (goal_models/README.md): the at-risk margin is at_risk_pct of |target|
--- (or of |band edge|), so negative targets work the same way as positive ones.
+-- (or of |band edge|), so negative targets work the same way as positive ones. A ratio
+-- (a formula dividing by an item) has no currency; every other value is an amount.
 SELECT
-    $org_id,
-    goal_id,
-    goal_name,
-    period_start,
-    period_end,
-    actual,
-    shown_target,
+    $org_id AS org_id,
+    $realm_id AS realm_id,
+    b.goal_id,
+    b.goal_name,
+    b.period_start,
+    b.period_end,
+    b.actual,
+    b.shown_target AS target,
     CASE
-        WHEN actual IS NULL THEN 'no_data'
-        WHEN shown_target IS NULL THEN 'no_target'
-        WHEN direction = 'increase' THEN
+        WHEN b.actual IS NULL THEN 'no_data'
+        WHEN b.shown_target IS NULL THEN 'no_target'
+        WHEN b.direction = 'increase' THEN
             CASE
-                WHEN actual >= target THEN 'on_track'
-                WHEN actual >= target - abs(target) * at_risk_pct / 100 THEN 'at_risk'
+                WHEN b.actual >= b.target THEN 'on_track'
+                WHEN b.actual >= b.target - abs(b.target) * b.at_risk_pct / 100 THEN 'at_risk'
                 ELSE 'off_track'
             END
-        WHEN direction = 'decrease' THEN
+        WHEN b.direction = 'decrease' THEN
             CASE
-                WHEN actual <= target THEN 'on_track'
-                WHEN actual <= target + abs(target) * at_risk_pct / 100 THEN 'at_risk'
+                WHEN b.actual <= b.target THEN 'on_track'
+                WHEN b.actual <= b.target + abs(b.target) * b.at_risk_pct / 100 THEN 'at_risk'
                 ELSE 'off_track'
             END
         ELSE  -- maintain
             CASE
-                WHEN actual BETWEEN low AND high THEN 'on_track'
-                WHEN actual < low AND actual >= low - abs(low) * at_risk_pct / 100
+                WHEN b.actual BETWEEN b.low AND b.high THEN 'on_track'
+                WHEN b.actual < b.low AND b.actual >= b.low - abs(b.low) * b.at_risk_pct / 100
                     THEN 'at_risk'
-                WHEN actual > high AND actual <= high + abs(high) * at_risk_pct / 100
+                WHEN b.actual > b.high AND b.actual <= b.high + abs(b.high) * b.at_risk_pct / 100
                     THEN 'at_risk'
                 ELSE 'off_track'
             END
-    END,
-    false,
-    NULL,
-    NULL,
-    $computed_at
-FROM goal_bounds
+    END AS status,
+    CASE WHEN b.is_ratio THEN NULL ELSE (SELECT currency FROM home_currency) END AS currency,
+    false AS is_stale,
+    CAST(NULL AS VARCHAR) AS stale_reason,
+    CAST(NULL AS TIMESTAMPTZ) AS stale_since,
+    CAST($computed_at AS TIMESTAMPTZ) AS computed_at
+FROM goal_bounds AS b

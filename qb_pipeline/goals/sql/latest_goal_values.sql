@@ -5,13 +5,14 @@ SELECT
     unnest(
         arg_max(
             struct_pack(
-                period_start, period_end, actual, target, status, is_stale, stale_reason
+                period_start, period_end, actual, target, status, currency, is_stale, stale_reason
             ),
             (actual IS NOT NULL)::BIGINT * 10000000
                 + date_diff('day', DATE '1970-01-01', period_start)
         )
     )
-FROM goals.goal_values
+FROM {goal_values}
 WHERE org_id = $org_id
+  AND ($realm_id IS NULL OR realm_id = $realm_id)
 GROUP BY goal_id
 ORDER BY goal_id

@@ -1,0 +1,28 @@
+-- model: qbo.company
+-- description: Each connected company's settings that figures depend on: its name, fiscal
+--   year and home currency (CompanyInfo and Preferences, read in full on every sync). One
+--   row per (org_id, realm_id).
+-- depends_on: qbo_raw.company_info, qbo_raw.preferences
+-- column org_id: Organization (tenant) slug.
+-- column realm_id: QuickBooks company id (realmId).
+-- column company_name: CompanyInfo.CompanyName.
+-- column legal_name: CompanyInfo.LegalName.
+-- column country: CompanyInfo.Country.
+-- column fiscal_year_start_month: First month of the fiscal year, 1 (January) to 12
+--   (CompanyInfo.FiscalYearStartMonth, which QuickBooks spells out).
+-- column home_currency: Currency code every report amount is in
+--   (Preferences.CurrencyPrefs.HomeCurrency).
+-- column multi_currency_enabled: Whether the company uses several currencies.
+SELECT
+    c.org_id,
+    c.realm_id,
+    c.company_name,
+    c.legal_name,
+    c.country,
+    CAST(month(try_strptime(c.fiscal_year_start_month, '%B')) AS INTEGER)
+        AS fiscal_year_start_month,
+    p.currency_prefs__home_currency__value AS home_currency,
+    COALESCE(p.currency_prefs__multi_currency_enabled, FALSE) AS multi_currency_enabled
+FROM qbo_raw.company_info AS c
+LEFT JOIN qbo_raw.preferences AS p
+    ON p.org_id = c.org_id AND p.realm_id = c.realm_id
