@@ -85,7 +85,7 @@ def test_the_statements_of_a_computation(con):
     statements = counting.statements
     begin, commit = statements.index("BEGIN TRANSACTION"), statements.index("COMMIT")
     inside = statements[begin + 1 : commit]
-    assert [s for s in inside if "Every goal of one organization" in s][0].startswith(
+    assert next(s for s in inside if "Every goal of one organization" in s).startswith(
         "CREATE OR REPLACE TEMP TABLE _new_goal_values AS"
     )
     writes = [
