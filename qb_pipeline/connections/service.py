@@ -131,20 +131,25 @@ class IntegrationService:
             return orgs.require_role(conn, email, org_slug, role, action)
 
     def goal_editor(
-        self, email: str, org_slug: str, *, needs_connection: bool = True
+        self,
+        email: str,
+        org_slug: str,
+        *,
+        action: str = GOALS_ACTION,
+        needs_connection: bool = True,
     ) -> tuple[Membership, ConnectionStatus]:
         """The gate in front of every goal change (web, API, CLI): the user is an editor or
         admin of the organization (else PermissionDenied, audited) and, unless
         `needs_connection` is False (archiving), the organization has a QuickBooks company
         to take the goal's data from (else NotConnected). Returns the membership and the
         connection, whose realm is the company the goal belongs to."""
-        member = self.require_role(email, org_slug, EDITOR, GOALS_ACTION)
+        member = self.require_role(email, org_slug, EDITOR, action)
         status = self.status(org_slug)
         if needs_connection and status.status in (NOT_CONNECTED, DISCONNECTED):
             raise NotConnected(
-                f"{org_slug} has no QuickBooks connection ({status.status.replace('_', ' ')}), "
-                "so its goals cannot be created or changed; an admin connects it on the "
-                f"integrations page or with `qb-pipeline connect --org {org_slug} --as EMAIL`"
+                f"{org_slug} has no QuickBooks connection ({status.status.replace('_', ' ')}); "
+                "an admin connects it on the integrations page or with "
+                f"`qb-pipeline connect --org {org_slug} --as EMAIL`"
             )
         return member, status
 

@@ -115,6 +115,22 @@ def load_goals(paths: Iterable[Path | str]) -> LoadResult:
     return result
 
 
+def load_mapping(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A YAML (or JSON) file that holds one mapping, read as goal files are (duplicate keys
+    refused); None and the problems when it is not one."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_GoalYamlLoader)
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [Problem(name, f"cannot be read: {error}")]
+    except yaml.YAMLError as error:
+        return None, [_syntax_problem(name, error)]
+    if not isinstance(data, dict):
+        return None, [Problem(name, f"expected a mapping of goal fields, not {_kind(data)}")]
+    return data, []
+
+
 def load_file(path: Path) -> tuple[list[SourcedGoal], list[Problem]]:
     """The goals of one file; syntax errors lose the file, bad goals only themselves."""
     name = str(path)
@@ -357,4 +373,12 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-__all__ = ["LoadResult", "SourcedGoal", "discover", "load_file", "load_goals", "parse_goal"]
+__all__ = [
+    "LoadResult",
+    "SourcedGoal",
+    "discover",
+    "load_file",
+    "load_goals",
+    "load_mapping",
+    "parse_goal",
+]

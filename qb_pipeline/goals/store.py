@@ -262,6 +262,16 @@ class GoalStore:
             ).fetchall()
         return [_version(row) for row in rows]
 
+    def file_managed(self) -> list[StoredGoal]:
+        """Every organization's goals that a goal file manages (what `goals apply` may
+        archive)."""
+        with self._db() as conn:
+            rows = conn.execute(
+                f"SELECT {GOAL_COLUMNS} FROM goals AS g JOIN organizations AS o"
+                " ON o.id = g.org_id WHERE g.managed_by IS NOT NULL ORDER BY o.slug, g.goal_id"
+            ).fetchall()
+        return [_goal(row) for row in rows]
+
     def computable(self, org_slug: str, realm_id: str | None) -> list[GoalDefinition]:
         """The definitions to compute for the company `realm_id`: active goals of that
         company (call reconcile_realm first when the company may have changed)."""

@@ -1,5 +1,6 @@
-"""`qb-pipeline goals validate|create|schema`, with a real control DB, a real connection to
-the emulator and real imported data (the hand-made marts) in QBP_HOME."""
+"""`qb-pipeline goals validate|create|update|archive|restore|list|show|schema`, with a real
+control DB, a real connection to the emulator and real imported data (the hand-made marts)
+in QBP_HOME. Goals go to the goal store; nothing is written into the goals folder."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
 from qb_pipeline.config import load_settings
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.goals.commands import goals
-from qb_pipeline.goals.loader import load_goals
 from qb_pipeline.goals.schema import schema_text
+from qb_pipeline.goals.store import GoalStore
 from tests.connections.conftest import ADMIN, EDITOR, VIEWER, add_team, connect_company
 from tests.goals.company import build_marts
 
@@ -31,6 +31,7 @@ def env(emulator, tmp_path) -> dict[str, str]:
         "QBO_ENVIRONMENT": "emulator",
         "QBO_EMULATOR_URL": emulator.url,
         "QBP_GOALS_DIR": str(tmp_path / "goal_models"),
+        "QBP_DAGSTER_URL": "off",  # no Dagster here: the sensor would request the run
     }
 
 
@@ -61,8 +62,9 @@ def create(env, *extra: str, actor: str = EDITOR, name: str = "Monthly income"):
     )  # fmt: skip
 
 
-def goal_files(env) -> list[Path]:
-    return sorted(Path(env["QBP_GOALS_DIR"]).rglob("*.yaml"))
+def stored(env) -> list:
+    """The goals of acme in the store (the control DB of QBP_HOME)."""
+    return GoalStore(load_settings(env).control_db_path).list("acme")
 
 
 def refused(result, text: str, env) -> None:
@@ -70,25 +72,33 @@ def refused(result, text: str, env) -> None:
     assert result.stderr.startswith("Error: goal not created: ") or "Error: " in result.stderr
     assert text in result.stderr, result.stderr
     assert "Traceback" not in result.output
-    assert goal_files(env) == []
+    assert stored(env) == []
+    assert not Path(env["QBP_GOALS_DIR"]).exists()  # never a file in the checkout
 
 
-def test_create_writes_a_validated_goal_and_prints_its_id(env, connected):
+def test_create_stores_a_validated_goal_and_prints_its_id(env, connected):
     result = create(env, "--line", "Income", "--target", "1500")
 
     assert result.exit_code == 0, result.output
     assert result.stdout == "monthly-income\n"
-    [path] = goal_files(env)
-    assert path == Path(env["QBP_GOALS_DIR"]) / "acme" / "monthly-income.yaml"
-    [sourced] = load_goals([path]).goals
-    goal = sourced.goal
-    assert (goal.organization, goal.tracks.line.group, goal.target.value) == (
+    [goal] = stored(env)
+    definition = goal.definition
+    assert (definition.organization, definition.tracks.line.group, definition.target.value) == (
         "acme",
         "Income",
         1500,
     )
-    assert goal.created_by == EDITOR
-    assert "yaml-language-server: $schema=../schema/goal.schema.json" in path.read_text()
+    assert (goal.goal_id, goal.version, goal.state, goal.created_by) == (
+        "monthly-income",
+        1,
+        "active",
+        EDITOR,
+    )
+    assert goal.realm_id == connected.status("acme").realm_id
+    assert goal.managed_by is None
+    assert not Path(env["QBP_GOALS_DIR"]).exists()
+    # Without Dagster, the command says who computes the values instead.
+    assert "goal_changes sensor will request the goals run" in result.stderr
 
 
 def test_create_an_account_goal_with_subaccounts(env, connected):
@@ -99,7 +109,8 @@ def test_create_an_account_goal_with_subaccounts(env, connected):
     )  # fmt: skip
 
     assert result.exit_code == 0, result.output
-    data = yaml.safe_load((Path(env["QBP_GOALS_DIR"]) / "acme" / "utilities.yaml").read_text())
+    [goal] = stored(env)
+    data = goal.definition.model_dump(mode="json", exclude_none=True)
     assert data["tracks"] == {"account": {"account_id": "30", "include_subaccounts": True}}
     assert (data["direction"], data["window"], data["basis"]) == ("decrease", "fiscal_ytd", "cash")
 
@@ -119,8 +130,8 @@ def test_create_with_a_class_filter(env, connected):
     result = create(env, "--line", "Income", "--class", "C1", "--id", "retail")
 
     assert result.exit_code == 0, result.output
-    [sourced] = load_goals(goal_files(env)).goals
-    assert sourced.goal.filters.class_id == "C1"
+    [goal] = stored(env)
+    assert goal.definition.filters.class_id == "C1"
 
 
 def test_a_viewer_may_not_create_goals(env, connected):
@@ -140,7 +151,8 @@ def test_refused_without_a_quickbooks_connection(env, service):
     refused(
         result,
         "goal not created: acme has no QuickBooks connection (not connected); an admin "
-        "connects it with `qb-pipeline connect --org acme --as EMAIL`",
+        "connects it on the integrations page or with `qb-pipeline connect --org acme --as "
+        "EMAIL`",
         env,
     )
 
@@ -232,17 +244,16 @@ def test_refused_for_an_id_in_use(env, connected):
 
     assert result.exit_code == 1
     assert "--id: 'income' is already a goal of acme; choose another id" in result.stderr
-    assert len(goal_files(env)) == 1
+    assert len(stored(env)) == 1
 
 
-def test_the_id_new_is_kept_for_the_web_apps_form(env, connected):
+def test_no_goal_id_is_reserved_for_the_web_app_any_more(env, connected):
     named_new = create(env, "--line", "Income", name="New")
-    explicit = create(env, "--line", "Income", "--id", "new")
+    explicit = create(env, "--line", "Income", "--id", "new-2")
 
-    assert named_new.stdout == "new-2\n"
-    assert explicit.exit_code == 1
-    assert "--id: 'new' is reserved (it names the web app's new-goal page)" in explicit.stderr
-    assert [p.name for p in goal_files(env)] == ["new-2.yaml"]
+    assert named_new.stdout == "new\n"
+    assert explicit.exit_code == 0, explicit.output
+    assert [g.goal_id for g in stored(env)] == ["new", "new-2"]
 
 
 def test_account_or_line_exactly_once(env, connected):
@@ -251,11 +262,17 @@ def test_account_or_line_exactly_once(env, connected):
 
     assert both.exit_code == neither.exit_code == 2
     assert "give exactly one of --account ACCOUNT_ID or --line GROUP" in both.stderr
-    assert goal_files(env) == []
+    assert "missing --account or --line" in neither.stderr
+    assert stored(env) == []
 
 
 def test_validate_checks_files_against_the_imported_data(env, connected, tmp_path):
-    assert create(env, "--line", "Income").exit_code == 0
+    folder = Path(env["QBP_GOALS_DIR"]) / "acme"
+    folder.mkdir(parents=True)
+    (folder / "income.yaml").write_text(
+        "id: income\nname: Income\norganization: acme\ndataset: profit_and_loss\n"
+        "grain: month\ntracks: {line: {group: Income}}\n"
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "id: x\nname: X\norganization: acme\ndataset: profit_and_loss\ngrain: month\n"
@@ -271,6 +288,7 @@ def test_validate_checks_files_against_the_imported_data(env, connected, tmp_pat
     assert both.exit_code == 1
     assert f"{bad}:6: goal 'x': tracks.account.account_id: '999' is not an account" in both.stderr
     assert "2 file(s), 2 goal(s): 1 valid, 1 error(s)" in both.stdout
+    assert stored(env) == []  # validating stores nothing
 
 
 def test_validate_without_imported_data_checks_the_schema_only(env, tmp_path):
@@ -293,3 +311,99 @@ def test_the_published_schema_is_up_to_date():
 
     assert published == schema_text(), "run `qb-pipeline goals schema`"
     assert json.loads(published)["$defs"]["GoalDefinition"]["additionalProperties"] is False
+
+
+def test_update_changes_only_the_options_given_as_a_new_version(env, connected):
+    create(env, "--line", "Income", "--target", "1500", "--id", "income")
+
+    result = run(
+        env, "update", "income", "--org", "acme", "--as", ADMIN, "--target", "2500",
+        "--grain", "quarter",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "Changed goal 'income' of acme (version 2)" in result.stdout
+    [goal] = stored(env)
+    assert (goal.definition.target.value, goal.definition.grain) == (2500, "quarter")
+    assert goal.definition.tracks.line.group == "Income"  # kept
+    assert goal.updated_by == ADMIN
+
+
+def test_update_checks_the_new_fields_against_the_data_and_keeps_the_old_version(env, connected):
+    create(env, "--line", "Income", "--id", "income")
+
+    result = run(env, "update", "income", "--org", "acme", "--as", EDITOR, "--account", "999")
+
+    assert result.exit_code == 1
+    assert "goal not changed: --account: '999' is not an account of acme" in result.stderr
+    [goal] = stored(env)
+    assert (goal.version, goal.definition.tracks.line.group) == (1, "Income")
+
+
+def test_update_of_a_version_that_moved_on_is_refused(env, connected):
+    create(env, "--line", "Income", "--id", "income")
+    run(env, "update", "income", "--org", "acme", "--as", EDITOR, "--target", "1")
+
+    result = run(
+        env, "update", "income", "--org", "acme", "--as", EDITOR, "--target", "2",
+        "--version", "1",
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "was changed meanwhile (version 2" in result.stderr
+    assert stored(env)[0].definition.target.value == 1
+
+
+def test_a_formula_with_per_period_targets_from_a_definition_file(env, connected, tmp_path):
+    definition = tmp_path / "margin.yaml"
+    definition.write_text(
+        "tracks:\n  formula:\n    expression: gp / income * 100\n    items:\n"
+        "      gp: {line: {group: GrossProfit}}\n      income: {line: {group: Income}}\n"
+        "target:\n  per_period:\n    2025-04-01: 70\n    2025-05-01: 72\n"
+    )
+
+    result = create(env, "--definition", str(definition), "--id", "margin", name="Gross margin")
+
+    assert result.exit_code == 0, result.output
+    [goal] = stored(env)
+    assert goal.definition.tracks.formula.expression == "gp / income * 100"
+    assert len(goal.definition.target.per_period) == 2
+
+
+def test_archive_and_restore_from_the_command_line(env, connected):
+    create(env, "--line", "Income", "--id", "income")
+
+    archived = run(env, "archive", "income", "--org", "acme", "--as", EDITOR)
+    listed = run(env, "list", "--org", "acme", "--state", "active")
+    restored = run(env, "restore", "income", "--org", "acme", "--as", EDITOR)
+    viewer = run(env, "archive", "income", "--org", "acme", "--as", VIEWER)
+
+    assert archived.exit_code == 0, archived.output
+    assert "Archived goal 'income' of acme: now archived (version 2)" in archived.stdout
+    assert listed.stdout == "acme has no goals that are active\n"
+    assert restored.exit_code == 0, restored.output
+    assert stored(env)[0].state == "active"
+    assert viewer.exit_code == 1
+    assert "viewer@example.com may not change goals for acme" in viewer.stderr
+    assert stored(env)[0].version == 3
+
+
+def test_list_and_show_read_the_store_and_its_versions(env, connected):
+    create(env, "--line", "Income", "--id", "income", "--target", "1500")
+    run(env, "update", "income", "--org", "acme", "--as", ADMIN, "--target", "1700")
+
+    listed = run(env, "list", "--org", "acme")
+    shown = run(env, "show", "income", "--org", "acme")
+    as_json = json.loads(run(env, "show", "income", "--org", "acme", "--json").stdout)
+
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.startswith("income")
+    assert "active" in listed.stdout
+    assert "v2" in listed.stdout
+    assert "income: Monthly income (active, version 2)" in shown.stdout
+    assert (
+        f"v2 " in shown.stdout
+        and "updated by admin@example.com (cli): target.value" in shown.stdout
+    )
+    assert [v["change"] for v in as_json["versions"]] == ["created", "updated"]
+    assert as_json["definition"]["target"] == {"value": 1700.0}
