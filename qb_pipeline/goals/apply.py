@@ -135,7 +135,8 @@ def plan(
     with_errors = _files_with_errors(loaded, goals_dir)
     by_org: dict[str, list[SourcedGoal]] = {}
     for sourced in loaded.goals:
-        by_org.setdefault(sourced.goal.organization, []).append(sourced)
+        if _inside(Path(sourced.file), goals_dir):  # else reported by _scope
+            by_org.setdefault(sourced.goal.organization, []).append(sourced)
     for problem in loaded.errors:
         org = _org_of_problem(problem, goals_dir)
         if org is not None:
@@ -294,6 +295,14 @@ def _scope(paths: Sequence[Path | str], goals_dir: Path, result: ApplyPlan) -> l
             continue
         scope.append(name.rstrip("/") + "/" if path.is_dir() else name)
     return scope
+
+
+def _inside(path: Path, goals_dir: Path) -> bool:
+    try:
+        managed_name(path, goals_dir)
+    except ValueError:
+        return False
+    return True
 
 
 def _in_scope(managed_by: str, scope: Iterable[str]) -> bool:
