@@ -196,8 +196,23 @@ def test_applying_one_file_leaves_the_goals_of_other_files_alone(env, service):
 def test_a_goal_managed_in_the_app_is_never_taken_over(env, service):
     created = CliRunner().invoke(
         goals,
-        "create --org acme --as editor@example.com --id income --name Income "
-        "--dataset profit_and_loss --grain month --line Income".split(),
+        [
+            "create",
+            "--org",
+            "acme",
+            "--as",
+            "editor@example.com",
+            "--id",
+            "income",
+            "--name",
+            "Income",
+            "--dataset",
+            "profit_and_loss",
+            "--grain",
+            "month",
+            "--line",
+            "Income",
+        ],
         env=env,
     )
     assert created.exit_code == 0, created.output
