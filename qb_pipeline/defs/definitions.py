@@ -14,6 +14,7 @@ with collection_paused_then_frozen():
 
     from qb_pipeline.defs.goals.assets import goal_assets
     from qb_pipeline.defs.goals.jobs import goals_refresh_job
+    from qb_pipeline.defs.goals.sensors import goal_changes_sensor
     from qb_pipeline.defs.quickbooks.assets import quickbooks_assets
     from qb_pipeline.defs.quickbooks.connection_sensor import quickbooks_connection_changes
     from qb_pipeline.defs.quickbooks.failure_sensor import quickbooks_sync_failures
@@ -39,6 +40,7 @@ with collection_paused_then_frozen():
             quickbooks_sync_failures,
             quickbooks_freshness_sensor,
             quickbooks_token_health_sensor,
+            goal_changes_sensor,
         ],
         resources=default_resources(),
         # Steps of this project write one DuckDB file one at a time; a process per step would

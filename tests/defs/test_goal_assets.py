@@ -1,4 +1,4 @@
-"""Goal assets: generated from goal_models/ when the code location loads, computed by the
+"""Goal assets: a fixed graph whatever the number of goals, computed from the goal store by the
 sync of the organization they belong to (the emulator's demo company is organization `demo`,
 whose account ids goal_models/demo uses), tied out to the emulator's own reports, checked,
 and kept (flagged stale) when the organization is disconnected."""
@@ -6,32 +6,35 @@ and kept (flagged stale) when the organization is disconnected."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
-from dagster import AssetKey, DagsterEventType, DagsterInstance
+from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterInstance
 
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.defs import defs
-from qb_pipeline.defs.goals.assets import (
-    GOAL_VALUES_KEY,
-    fiscal_year_start_month,
-    load_goal_definitions,
-)
 from qb_pipeline.defs.instance import open_instance
+from qb_pipeline.defs.keys import GOAL_ASSETS, GOAL_CATALOG, GOAL_VALUE_HISTORY, GOAL_VALUES
+from qb_pipeline.goals.catalog import read_fiscal_year_start_month
+from qb_pipeline.goals.loader import load_goals
+from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import month_end
+from qb_pipeline.goals.store import GoalStore
 from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
 from qb_pipeline.sync import sync_org
 from tests.conftest import TEST_TODAY
-from tests.connections.conftest import ADMIN, add_team, connect_company
+from tests.connections.conftest import ADMIN, EDITOR, add_team, connect_company
 
 DEMO = "demo"
-DEMO_GOALS = load_goal_definitions()
-DEMO_GOAL_IDS = sorted(g.id for g in DEMO_GOALS if g.organization == DEMO)
+REPO = Path(__file__).resolve().parents[2]
+DEMO_GOALS = [s.goal for s in load_goals([REPO / "goal_models" / "demo"]).goals]
+DEMO_GOAL_IDS = sorted(g.id for g in DEMO_GOALS)
 MART_KEYS = {AssetKey(["marts", "pnl_monthly"]), AssetKey(["marts", "balance_sheet_monthly"])}
+CHECKS = {"all_goals_computed", "account_or_line_exists", "ties_out"}
 
-GOAL_VALUES = """
+GOAL_VALUES_SQL = """
 SELECT goal_id, period_start, actual, target, status, is_stale, stale_reason, stale_since
 FROM marts.goal_values
 WHERE org_id = ?
@@ -41,11 +44,19 @@ ORDER BY goal_id, period_start
 
 @pytest.fixture
 def demo_org(emulator, make_env) -> IntegrationService:
-    """Organization `demo` connected to the shared emulator's demo company."""
+    """Organization `demo` connected to the shared emulator's demo company, with the demo
+    goals in its goal store."""
     service = IntegrationService(make_env(emulator.url))
     add_team(service, DEMO)
-    connect_company(service, DEMO)
+    status = connect_company(service, DEMO)
+    store_goals(service, DEMO_GOALS, status.realm_id)
     return service
+
+
+def store_goals(service: IntegrationService, goals: list[GoalDefinition], realm: str) -> None:
+    store = GoalStore(service.db_path)
+    for goal in goals:
+        store.create(goal, actor=EDITOR, source="cli", realm_id=realm)
 
 
 def sync_demo():
@@ -56,51 +67,36 @@ def sync_demo():
 
 def serving_rows(service: IntegrationService) -> list[tuple]:
     with duckdb.connect(str(service.config.serving_path), read_only=True) as con:
-        return con.execute(GOAL_VALUES, [DEMO]).fetchall()
+        return con.execute(GOAL_VALUES_SQL, [DEMO]).fetchall()
 
 
-def test_the_code_location_has_one_asset_per_demo_goal_downstream_of_the_marts():
+def test_the_goal_graph_has_a_fixed_size_downstream_of_the_marts():
     graph = defs.resolve_asset_graph()
-    keys = {k for k in graph.get_all_asset_keys() if k.path[0] == "goals"}
+    goal_keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "goals"}
 
-    assert DEMO_GOAL_IDS, "goal_models/demo has goals"
-    assert keys == {AssetKey(["goals", goal_id]) for goal_id in DEMO_GOAL_IDS}
-    for key in keys:
+    assert goal_keys == set(GOAL_ASSETS)
+    assert not [k for k in graph.get_all_asset_keys() if k.path[0] == "goals"]
+    for key in goal_keys:
         node = graph.get(key)
-        assert node.group_name == "goals"
         assert node.partitions_def.name == "organizations"
-        assert node.parent_keys & MART_KEYS, key
+        assert node.parent_keys >= MART_KEYS, key
+        assert AssetKey(["marts", "company"]) in node.parent_keys  # the fiscal year
         assert node.parent_keys <= graph.get_all_asset_keys(), key  # no phantom upstream
         assert node.description
-    # The serving copy waits for the goals step through the always-emitted BI view asset.
-    assert GOAL_VALUES_KEY in graph.get(AssetKey(["serving", "warehouse"])).parent_keys
-    assert graph.get(GOAL_VALUES_KEY).group_name == "goals"
-    (goal_values,) = [a for a in defs.assets if a.keys & keys]
-    assert goal_values.keys == keys | {GOAL_VALUES_KEY}  # every goal in one step
+    assert set(GOAL_ASSETS) <= graph.get(AssetKey(["serving", "warehouse"])).parent_keys
+    (goal_values,) = [a for a in defs.assets if a.keys & goal_keys]
+    assert goal_values.keys == goal_keys  # one step writes all three
     assert goal_values.op.pool == "duckdb_writer"
+    assert {k.name for k in goal_values.check_keys} == CHECKS
     for job in ("quickbooks_sync", "goals_refresh"):
-        assert keys <= defs.resolve_job_def(job).asset_layer.asset_graph.get_all_asset_keys()
-    # The health-check job runs checks only: it must not carry the goal op, whose outputs
-    # grow with every goal file (bench/README.md, the code location).
+        assert goal_keys <= defs.resolve_job_def(job).asset_layer.asset_graph.get_all_asset_keys()
+    # The health-check job runs checks only: it must not carry the goal op.
     health = defs.resolve_job_def("quickbooks_health_checks")
     assert goal_values.op.name not in {node.name for node in health.nodes_in_topological_order}
 
 
-def test_goal_assets_are_tagged_with_what_they_read():
-    graph = defs.resolve_asset_graph()
-
-    assert DEMO_GOALS
-    for goal in DEMO_GOALS:
-        goal_id = goal.id
-        tags = graph.get(AssetKey(["goals", goal_id])).tags
-        assert tags["goal/dataset"] == goal.dataset
-        assert tags["goal/grain"] == goal.grain
-        assert tags["goal/window"] == goal.window
-        assert tags["goal/organization"] == goal.organization
-
-
 @pytest.mark.slow
-def test_a_sync_computes_every_demo_goal_with_metadata_and_passing_checks(emulator, demo_org):
+def test_a_sync_computes_every_stored_goal_with_metadata_and_passing_checks(emulator, demo_org):
     outcome = sync_demo()
 
     rows = serving_rows(demo_org)
@@ -108,28 +104,53 @@ def test_a_sync_computes_every_demo_goal_with_metadata_and_passing_checks(emulat
     assert not any(row[5] for row in rows)  # fresh, not stale
     settings = demo_org.config
     with open_instance(settings) as instance:
-        for goal_id in DEMO_GOAL_IDS:
-            event = instance.get_latest_materialization_event(AssetKey(["goals", goal_id]))
-            assert event is not None, goal_id
-            assert (event.run_id, event.asset_materialization.partition) == (
-                outcome.run_id,
-                DEMO,
-            )
-            metadata = event.asset_materialization.metadata
-            assert {"goal/period", "goal/actual", "goal/target", "goal/status"} <= set(metadata)
-            latest = [r for r in rows if r[0] == goal_id and r[2] is not None][-1]
-            assert metadata["goal/actual"].value == pytest.approx(latest[2])
-            assert metadata["goal/status"].value == latest[4]
-        checks, failed = check_results(instance, outcome.run_id)
-    assert checks, "the goal checks ran"
-    assert not failed
-    expected = {("revenue-monthly", "ties_out"), ("checking-balance", "ties_out")}
-    assert expected <= set(checks)
-    assert {g for g, name in checks if name == "account_or_line_exists"} == set(DEMO_GOAL_IDS)
+        event = instance.get_latest_materialization_event(GOAL_VALUES)
+        assert (event.run_id, event.asset_materialization.partition) == (outcome.run_id, DEMO)
+        metadata = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+        assert metadata["goal/computed"] == len(DEMO_GOAL_IDS)
+        assert metadata["goal/not_computed"] == {}
+        assert metadata["goal/ids"] == dict.fromkeys(DEMO_GOAL_IDS, "active")
+        counts = metadata["goal/status_counts"]
+        assert sum(counts.values()) == len(DEMO_GOAL_IDS)
+        assert set(counts) == {"on_track", "at_risk", "off_track", "no_target", "no_data"}
+        revenue = [r for r in rows if r[0] == "revenue-monthly" and r[2] is not None][-1]
+        assert (
+            f"| `revenue-monthly` | Monthly revenue | active | {revenue[1]:%Y-%m-%d} |"
+            in (metadata["goal/table"])
+        )
+        assert metadata["dagster/partition_row_count"] == len(rows)
+        history = instance.get_latest_materialization_event(GOAL_VALUE_HISTORY)
+        appended = history.asset_materialization.metadata["goal/history_rows_appended"].value
+        assert appended == len(rows)  # the first computation: every period is new
+        assert instance.get_latest_materialization_event(GOAL_CATALOG) is not None
+        checks = check_results(instance, outcome.run_id)
+    assert checks == dict.fromkeys(CHECKS, True)
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         realm = demo_org.status(DEMO).realm_id
-        assert fiscal_year_start_month(con, DEMO, realm) == 1  # the company's, as imported
+        assert read_fiscal_year_start_month(con, DEMO, realm) == 1  # the company's, as imported
+        catalog = con.execute(
+            "SELECT goal_id, state, version FROM marts.goals WHERE org_id = ? ORDER BY 1", [DEMO]
+        ).fetchall()
+    assert catalog == [(goal_id, "active", 1) for goal_id in DEMO_GOAL_IDS]
+
+
+@pytest.mark.slow
+def test_a_goal_stored_after_a_sync_is_computed_by_the_next_goal_run_without_a_reload(
+    emulator, make_env
+):
+    service = IntegrationService(make_env(emulator.url))
+    add_team(service, DEMO)
+    status = connect_company(service, DEMO)
+    sync_demo()
+    assert serving_rows(service) == []  # no goals yet
+    store_goals(service, [g for g in DEMO_GOALS if g.id == "revenue-monthly"], status.realm_id)
+
+    with open_instance(service.config) as instance:
+        result = run_goals_refresh(instance, service)  # the same code location, not reloaded
+        assert result.success
+
+    assert {r[0] for r in serving_rows(service)} == {"revenue-monthly"}
 
 
 @pytest.mark.slow
@@ -166,13 +187,44 @@ def emulator_income(url: str, realm: str, start: date) -> float:
 
 
 @pytest.mark.slow
+def test_a_goal_the_data_no_longer_supports_is_named_and_the_others_computed(emulator, demo_org):
+    store = GoalStore(demo_org.db_path)
+    realm = demo_org.status(DEMO).realm_id
+    ghost = GoalDefinition.model_validate(
+        {
+            "id": "ghost",
+            "name": "An account the company does not have",
+            "organization": DEMO,
+            "dataset": "profit_and_loss",
+            "grain": "month",
+            "tracks": {"account": {"account_id": "99999"}},
+        }
+    )
+    store.create(ghost, actor=EDITOR, source="cli", realm_id=realm)
+
+    outcome = sync_demo()
+
+    assert {r[0] for r in serving_rows(demo_org)} == set(DEMO_GOAL_IDS)
+    with open_instance(demo_org.config) as instance:
+        checks = check_results(instance, outcome.run_id)
+        event = instance.get_latest_materialization_event(GOAL_VALUES)
+    not_computed = event.asset_materialization.metadata["goal/not_computed"].value
+    assert list(not_computed) == ["ghost"]
+    assert "'99999' is not an account of demo's connected company" in not_computed["ghost"]
+    assert checks["all_goals_computed"] is False
+    assert checks["account_or_line_exists"] is False
+    assert checks["ties_out"] is True
+
+
+@pytest.mark.slow
 def test_after_a_disconnect_a_goal_run_keeps_the_values_and_flags_them_stale(
     make_emulator, make_env
 ):
     running = make_emulator(limits_enabled=False)
     service = IntegrationService(make_env(running.url))
     add_team(service, DEMO)
-    connect_company(service, DEMO)
+    status = connect_company(service, DEMO)
+    store_goals(service, DEMO_GOALS, status.realm_id)
     sync_demo()
     before = serving_rows(service)
     disconnected = service.disconnect(DEMO, ADMIN)
@@ -180,13 +232,12 @@ def test_after_a_disconnect_a_goal_run_keeps_the_values_and_flags_them_stale(
     with open_instance(service.config) as instance:
         result = run_goals_refresh(instance, service)
         assert result.success
-        checks, failed = check_results(instance, result.run_id)
+        checks = check_results(instance, result.run_id)
 
     after = serving_rows(service)
     assert [r[:5] for r in after] == [r[:5] for r in before]  # same values, not recomputed
     assert {r[5:] for r in after} == {(True, "disconnected", disconnected.disconnected_at)}
-    assert checks
-    assert not failed
+    assert checks == dict.fromkeys(CHECKS, True)
 
 
 def run_goals_refresh(instance: DagsterInstance, service: IntegrationService):
@@ -199,22 +250,15 @@ def run_goals_refresh(instance: DagsterInstance, service: IntegrationService):
     )
 
 
-def check_results(
-    instance: DagsterInstance, run_id: str
-) -> tuple[dict[tuple[str, str], bool], dict[tuple[str, str], dict]]:
-    """(goal id, check name) -> passed, for the goal checks evaluated in a run; and the
-    metadata of the failed ones (what the assertions show)."""
+def check_results(instance: DagsterInstance, run_id: str) -> dict[str, bool]:
+    """Check name -> passed, for the goal checks evaluated in a run (one partition)."""
     records = instance.get_records_for_run(
         run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
     ).records
-    results, failed = {}, {}
+    results = {}
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
-        key = evaluation.asset_check_key
-        if key.asset_key.path[0] == "goals":
-            if not evaluation.passed:
-                failed[(key.asset_key.path[1], key.name)] = {
-                    name: value.value for name, value in evaluation.metadata.items()
-                }
-            results[(key.asset_key.path[1], key.name)] = evaluation.passed
-    return results, failed
+        key: AssetCheckKey = evaluation.asset_check_key
+        if key.asset_key == GOAL_VALUES and key.name in CHECKS:
+            results[key.name] = evaluation.passed
+    return results
