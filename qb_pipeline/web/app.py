@@ -38,6 +38,7 @@ HTTP_TITLES = {404: "Page not found", 405: "Method not allowed"}
 
 
 async def home(request: Request) -> Response:
+    # session["user"] comes from the server-side session (session.py), never from the cookie.
     return see_other("/integrations" if request.session.get("user") else "/sign-in")
 
 
@@ -103,7 +104,7 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(AccessLogAndHeaders, csp=csp),
-            Middleware(SessionMiddleware, key=session_signing_key(settings)),
+            Middleware(SessionMiddleware, key=session_signing_key(settings), store=service),
         ],
         exception_handlers={
             PageError: on_page_error,
