@@ -24,6 +24,7 @@ from qb_pipeline.connections.errors import (
 from qb_pipeline.connections.service import IntegrationService
 from qb_pipeline.web import auth, routes_goals, routes_integrations
 from qb_pipeline.web.access_log import AccessLogAndHeaders, content_security_policy
+from qb_pipeline.web.body_limit import BodyLimit
 from qb_pipeline.web.csrf import CsrfRejected
 from qb_pipeline.web.pages import PageError, error_page, see_other
 from qb_pipeline.web.session import SessionMiddleware, session_signing_key
@@ -34,7 +35,7 @@ CSRF_MESSAGE = (
     "This form was not sent from this site or has expired, so nothing was changed. "
     "Go back, reload the page and try again."
 )
-HTTP_TITLES = {404: "Page not found", 405: "Method not allowed"}
+HTTP_TITLES = {404: "Page not found", 405: "Method not allowed", 413: "Request too large"}
 
 
 async def home(request: Request) -> Response:
@@ -103,7 +104,10 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            # Outermost, so that every answer (a 413 too) is logged and carries the headers.
             Middleware(AccessLogAndHeaders, csp=csp),
+            # Before anything reads the body: the session, the CSRF check, the routes.
+            Middleware(BodyLimit),
             Middleware(SessionMiddleware, key=session_signing_key(settings), store=service),
         ],
         exception_handlers={
