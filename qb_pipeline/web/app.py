@@ -18,6 +18,7 @@ from qb_pipeline.config import Settings
 from qb_pipeline.connections.errors import (
     IntegrationError,
     IntuitUnavailable,
+    NotAMember,
     NotFound,
     PermissionDenied,
 )
@@ -57,16 +58,23 @@ async def on_csrf_rejected(request: Request, _error: Exception) -> Response:
     return error_page(request, 403, "Form not accepted", CSRF_MESSAGE)
 
 
+def not_a_member_page(request: Request, slug: str) -> Response:
+    """One answer for "no such organization" and "not a member" (the pages' own check says
+    the same words), so that nobody can tell which organizations exist."""
+    email = request.session.get("user")
+    message = f"Your account ({email}) is not a member of the organization '{slug}'."
+    return error_page(request, 403, "Not a member", message)
+
+
 async def on_integration_error(request: Request, error: Exception) -> Response:
+    slug = request.path_params.get("slug")
+    if isinstance(error, NotAMember) and slug:
+        return not_a_member_page(request, slug)
     if isinstance(error, PermissionDenied):
         return error_page(request, 403, "Not allowed", str(error))
     if isinstance(error, NotFound):
-        # Same answer as for someone else's organization, so slugs cannot be probed.
-        slug = request.path_params.get("slug")
         if slug:
-            email = request.session.get("user")
-            message = f"Your account ({email}) is not a member of the organization '{slug}'."
-            return error_page(request, 403, "Not a member", message)
+            return not_a_member_page(request, slug)
         return error_page(request, 404, "Not found", str(error))
     if isinstance(error, IntuitUnavailable):
         return error_page(request, 502, "QuickBooks unavailable", str(error))
