@@ -212,19 +212,59 @@ def users_add(email: str, org_slug: str, role: str) -> None:
     A new user's password is read from standard input when it is piped, else prompted for
     (hidden, with confirmation). An existing user keeps their password.
     """
-    import sys
-
     service = _service()
     password = None
     if service.find_user(email) is None:
-        if sys.stdin is not None and not sys.stdin.isatty():
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = click.prompt(
-                f"Password for {email}", hide_input=True, confirmation_prompt=True
-            )
+        password = _read_password(email)
     member = service.add_user(email, org_slug, role, password)
     click.echo(f"{member.email} is {member.role} of {member.org_slug}.")
+
+
+def _read_password(email: str) -> str:
+    """One line of standard input when it is piped, else a hidden prompt with confirmation."""
+    import sys
+
+    if sys.stdin is not None and not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(f"Password for {email}", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("set-password")
+@click.argument("email")
+@_one_line_errors
+def users_set_password(email: str) -> None:
+    """Give EMAIL a new password and sign them out of every web session.
+
+    The password is read from standard input when it is piped, else prompted for (hidden,
+    with confirmation). Failed sign-ins of the account are forgotten, which lifts a lockout.
+    """
+    from qb_pipeline.connections.errors import NotFound
+
+    service = _service()
+    if service.find_user(email) is None:  # before asking for a password nobody will use
+        raise NotFound(f"no user {email.strip().lower()!r}; add one with: qb-pipeline users add")
+    ended = service.set_password(email, _read_password(email))
+    click.echo(f"Password changed for {email.strip().lower()}; {_sessions(ended)} ended.")
+
+
+@users.command("remove")
+@click.argument("email")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@_one_line_errors
+def users_remove(email: str, org_slug: str) -> None:
+    """Take EMAIL out of an organization and sign them out of every web session.
+
+    The user and their other memberships stay."""
+    service = _service()
+    removed = service.remove_member(email, org_slug)
+    click.echo(
+        f"{removed.email} is no longer {removed.role} of {removed.org_slug}; "
+        "their web sessions have ended."
+    )
+
+
+def _sessions(count: int) -> str:
+    return f"{count} web session{'s' if count != 1 else ''}"
 
 
 @main.command()

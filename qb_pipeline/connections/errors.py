@@ -29,6 +29,26 @@ class PermissionDenied(IntegrationError):
     """The user's role in the organization does not allow the action (HTTP 403)."""
 
 
+class NotAMember(PermissionDenied):
+    """The user is not a member of the organization, or there is no such organization: one
+    refusal for both, so that nobody can tell which organizations exist."""
+
+
+class SignInThrottled(IntegrationError):
+    """Too many failed sign-ins for this account or from this address; wait, then retry.
+
+    The same for accounts that exist and those that do not; `retry_after` is in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        wait = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        super().__init__(
+            "Too many failed sign-in attempts for this account or from this address. "
+            f"Wait {wait}, then try again."
+        )
+        self.retry_after = retry_after
+
+
 class StateMismatch(IntegrationError):
     """The OAuth callback's `state` is unknown, used already or expired; nothing was stored."""
 
@@ -75,11 +95,13 @@ __all__ = [
     "IntegrationError",
     "IntuitUnavailable",
     "InvalidInput",
+    "NotAMember",
     "NotConnected",
     "NotFound",
     "PermissionDenied",
     "ReauthorizationRequired",
     "RefreshFailed",
     "SecretKeyError",
+    "SignInThrottled",
     "StateMismatch",
 ]

@@ -5,9 +5,15 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from qb_pipeline.connections import audit
+from qb_pipeline.connections import audit, sign_in_throttle, web_sessions
 from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
-from qb_pipeline.connections.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from qb_pipeline.connections.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotAMember,
+    NotFound,
+    PermissionDenied,
+)
 from qb_pipeline.connections.models import ROLES, Membership, Organization, User
 from qb_pipeline.connections.passwords import (
     check_password_rules,
@@ -19,6 +25,8 @@ from qb_pipeline.connections.passwords import (
 SLUG_PATTERN = re.compile(r"[a-z0-9-]{2,40}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+")
 MAX_NAME_LENGTH = 200
+# A slug someone tried (from a URL, so of any length) is kept this long in the audit log.
+MAX_SLUG_IN_AUDIT = 80
 
 
 def check_slug(slug: str) -> str:
@@ -35,6 +43,14 @@ def normalize_email(email: str) -> str:
     if not EMAIL_PATTERN.fullmatch(cleaned) or len(cleaned) > 320:
         raise InvalidInput(f"{email!r} is not an email address")
     return cleaned
+
+
+def account_key(email: str) -> str | None:
+    """The normalized email, or None when the text is not an email address."""
+    try:
+        return normalize_email(email)
+    except InvalidInput:
+        return None
 
 
 def check_role(role: str) -> str:
@@ -151,6 +167,10 @@ def add_user(
             (user_id, org.id, role, now),
         )
         action = "role changed" if previous else "member added"
+        ended = 0
+        if previous and previous["role"] != role:
+            # Web sessions signed in under the old role end with it.
+            ended = web_sessions.revoke_all(conn, user_id, web_sessions.ROLE_CHANGED, utcnow())
         audit.record(
             conn,
             action,
@@ -160,10 +180,88 @@ def add_user(
             email=email,
             role=role,
             previous_role=previous["role"] if previous else None,
+            **({"sessions_ended": ended} if ended else {}),
         )
     found = membership(conn, email, org_slug)
     assert found is not None
     return found
+
+
+def remove_member(conn: sqlite3.Connection, email: str, org_slug: str) -> Membership:
+    """Take the user out of the organization (the user and their other memberships stay)
+    and end all of the user's web sessions; returns the membership that was removed."""
+    org = org_by_slug(conn, org_slug)
+    found = membership(conn, email, org_slug)
+    if found is None:
+        raise NotFound(f"{(email or '').strip().lower()} is not a member of {org_slug}")
+    with transaction(conn):
+        deleted = conn.execute(
+            "DELETE FROM memberships WHERE user_id = ? AND org_id = ?", (found.user.id, org.id)
+        ).rowcount
+        if not deleted:  # removed meanwhile by someone else
+            raise NotFound(f"{found.email} is not a member of {org_slug}")
+        ended = web_sessions.revoke_all(
+            conn, found.user.id, web_sessions.MEMBERSHIP_REMOVED, utcnow()
+        )
+        audit.record(
+            conn,
+            "member removed",
+            audit.OK,
+            org_id=org.id,
+            actor=None,
+            email=found.email,
+            role=found.role,
+            sessions_ended=ended,
+        )
+    return found
+
+
+WRONG_CURRENT_PASSWORD = "the current password is not correct, so the password was not changed"
+
+
+def set_password(conn: sqlite3.Connection, email: str, new: str) -> int:
+    """The operator's reset (no old password): replace it, end all web sessions and clear the
+    account's failed sign-ins; returns how many sessions ended."""
+    cleaned = normalize_email(email)
+    user = find_user(conn, cleaned)
+    if user is None:
+        raise NotFound(f"no user {cleaned!r}; add one with: qb-pipeline users add {cleaned}")
+    return replace_password(conn, user, new, actor=None)
+
+
+def replace_password(conn: sqlite3.Connection, user: User, new: str, actor: str | None) -> int:
+    """Store a new password (after the rules), end all of the user's web sessions in the
+    same transaction and audit it in each of their organizations; returns how many sessions
+    ended. `actor` None is the operator, whose reset also clears the failed sign-ins."""
+    check_password_rules(new or "", user.email)
+    new_hash = hash_password(new)  # slow on purpose: outside the write lock
+    with transaction(conn):
+        conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, user.id))
+        ended = web_sessions.revoke_all(conn, user.id, web_sessions.PASSWORD_CHANGED, utcnow())
+        if actor is None:
+            sign_in_throttle.forget_account(conn, user.email)
+        for org_id in org_ids_for_audit(conn, user.id):
+            audit.record(
+                conn,
+                "password changed",
+                audit.OK,
+                org_id=org_id,
+                actor=actor,
+                email=user.email,
+                sessions_ended=ended,
+            )
+    return ended
+
+
+def org_ids_for_audit(conn: sqlite3.Connection, user_id: int | None) -> list[int | None]:
+    """Where a user's own audit rows go: each of their organizations, or [None] (no
+    organization) when they have none or are unknown."""
+    if user_id is None:
+        return [None]
+    rows = conn.execute(
+        "SELECT org_id FROM memberships WHERE user_id = ? ORDER BY org_id", (user_id,)
+    ).fetchall()
+    return [row["org_id"] for row in rows] or [None]
 
 
 def authenticate(conn: sqlite3.Connection, email: str, password: str) -> User | None:
@@ -226,35 +324,54 @@ def memberships(conn: sqlite3.Connection, email: str) -> list[Membership]:
 def require_role(
     conn: sqlite3.Connection, email: str, org_slug: str, role: str, action: str
 ) -> Membership:
-    """The membership if it allows `role`; else PermissionDenied, audited as forbidden."""
+    """The membership if it allows `role`; else PermissionDenied, audited as forbidden.
+
+    A member whose role is too low is refused and audited in that organization. Someone who
+    is not a member gets NotAMember, with the same words, whether the organization exists or
+    not, audited in the caller's own organizations (no organization when they have none)
+    with the slug they tried: the answer cannot tell which organizations exist, and probes
+    never write into another organization's log.
+    """
     check_role(role)
-    org = org_by_slug(conn, org_slug)
     email = (email or "").strip().lower()
-    found = membership(conn, email, org_slug)
+    org = find_org(conn, org_slug)
+    found = membership(conn, email, org_slug) if org is not None else None
     if found is not None and found.allows(role):
         return found
-    if found is None:
-        message = (
-            f"{email} may not {action} for {org_slug}: that needs the {role} role, "
-            f"and {email} is not a member of {org_slug}"
-        )
-    else:
-        message = (
+    if found is not None:
+        with transaction(conn):
+            audit.record(
+                conn,
+                "forbidden",
+                audit.FORBIDDEN,
+                org_id=found.organization.id,
+                actor=email,
+                attempted=action,
+                role_needed=role,
+                role_held=found.role,
+            )
+        raise PermissionDenied(
             f"{email} may not {action} for {org_slug}: that needs the {role} role, "
             f"and {email} is {_article(found.role)} {found.role}"
         )
+    caller = conn.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()
     with transaction(conn):
-        audit.record(
-            conn,
-            "forbidden",
-            audit.FORBIDDEN,
-            org_id=org.id,
-            actor=email,
-            attempted=action,
-            role_needed=role,
-            role_held=found.role if found else None,
-        )
-    raise PermissionDenied(message)
+        for org_id in org_ids_for_audit(conn, caller["id"] if caller else None):
+            audit.record(
+                conn,
+                "forbidden",
+                audit.FORBIDDEN,
+                org_id=org_id,
+                actor=email,
+                attempted=action,
+                role_needed=role,
+                role_held=None,
+                organization=org_slug[:MAX_SLUG_IN_AUDIT],
+            )
+    raise NotAMember(
+        f"{email} may not {action} for {org_slug}: that needs the {role} role, "
+        f"and {email} is not a member of {org_slug}"
+    )
 
 
 def _article(word: str) -> str:

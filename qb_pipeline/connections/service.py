@@ -13,6 +13,7 @@ the local operator, who can read QBP_HOME anyway, but the user's role still appl
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,12 +25,14 @@ from qb_pipeline.connections import (
     events,
     integration_settings,
     orgs,
+    sign_in_throttle,
     synclog,
     tokens,
+    web_sessions,
 )
 from qb_pipeline.connections.crypto import cipher_from_settings
-from qb_pipeline.connections.db import open_db, prepare
-from qb_pipeline.connections.errors import NotConnected
+from qb_pipeline.connections.db import open_db, prepare, transaction, utcnow
+from qb_pipeline.connections.errors import InvalidInput, NotConnected, SignInThrottled
 from qb_pipeline.connections.models import (
     DISCONNECTED,
     NOT_CONNECTED,
@@ -54,13 +57,17 @@ GOALS_ACTION = "change goals"
 class IntegrationService:
     """Organizations, users, roles and the QuickBooks connection of each organization."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] | None = None) -> None:
         """Open (creating QBP_HOME and the control DB if needed) and migrate the control DB.
+
+        `clock` (default: the current UTC time) is what web sessions and the sign-in
+        throttle measure time with; tests pass one they can move.
 
         Raises ConfigError when QBP_SECRET_KEY is missing or malformed, SecretKeyError when
         it cannot decrypt tokens already stored.
         """
         self.config = settings
+        self.clock = clock or utcnow
         self.home = settings.home
         self.db_path = settings.control_db_path
         self._cipher = cipher_from_settings(settings)
@@ -113,9 +120,95 @@ class IntegrationService:
             return orgs.find_user(conn, email)
 
     def authenticate(self, email: str, password: str) -> User | None:
-        """The user when the password matches, else None (same cost for unknown emails)."""
+        """The user when the password matches, else None (same cost for unknown emails).
+        Not throttled: sign-in pages use `sign_in`."""
         with self._db() as conn:
             return orgs.authenticate(conn, email, password)
+
+    def sign_in(self, email: str, password: str, client_address: str | None) -> User | None:
+        """`authenticate` behind the sign-in throttle (see sign_in_throttle.py): the user, or
+        None for a wrong email or password; SignInThrottled, without checking the password,
+        while the account or the client address must wait. A throttled attempt is audited
+        in each of the account's organizations (no organization for an unknown account)."""
+        account = orgs.account_key(email)
+        with self._db() as conn:
+            attempt = sign_in_throttle.begin_attempt(conn, account, client_address, self.clock())
+            if isinstance(attempt, sign_in_throttle.Refusal):
+                self._audit_throttled(conn, account, client_address, attempt)
+                raise SignInThrottled(attempt.retry_after_seconds)
+            user = orgs.authenticate(conn, email, password)
+            if user is not None:
+                sign_in_throttle.succeeded(conn, account, attempt)
+            return user
+
+    def _audit_throttled(
+        self,
+        conn: sqlite3.Connection,
+        account: str | None,
+        client_address: str | None,
+        refusal: sign_in_throttle.Refusal,
+    ) -> None:
+        user = orgs.find_user(conn, account) if account else None
+        with transaction(conn):
+            for org_id in orgs.org_ids_for_audit(conn, user.id if user else None):
+                audit.record(
+                    conn,
+                    "sign-in throttled",
+                    audit.REFUSED,
+                    org_id=org_id,
+                    actor=account,
+                    client=client_address,
+                    limit=refusal.limit,
+                    failures=refusal.failures,
+                    retry_after_s=refusal.retry_after_seconds,
+                )
+
+    def change_password(
+        self, email: str, old: str, new: str, client_address: str | None = None
+    ) -> int:
+        """Replace the user's password (8+ characters) when `old` is the current one, and end
+        all of the user's web sessions; returns how many ended. A wrong `old` is
+        InvalidInput and counts as a failed sign-in (the same throttle applies, so this is no
+        way around it: SignInThrottled while it must wait)."""
+        account = orgs.account_key(email)
+        with self._db() as conn:
+            attempt = sign_in_throttle.begin_attempt(conn, account, client_address, self.clock())
+            if isinstance(attempt, sign_in_throttle.Refusal):
+                self._audit_throttled(conn, account, client_address, attempt)
+                raise SignInThrottled(attempt.retry_after_seconds)
+            user = orgs.authenticate(conn, email, old)
+            if user is None:  # the attempt stays counted as a failure
+                raise InvalidInput(orgs.WRONG_CURRENT_PASSWORD)
+            sign_in_throttle.succeeded(conn, account, attempt)
+            return orgs.replace_password(conn, user, new, actor=user.email)
+
+    def set_password(self, email: str, new: str) -> int:
+        """The operator's reset (the CLI): a new password (8+ characters) without the old
+        one; ends all of the user's web sessions and clears the account's failed sign-ins.
+        Returns how many sessions ended."""
+        with self._db() as conn:
+            return orgs.set_password(conn, email, new)
+
+    def remove_member(self, email: str, org_slug: str) -> Membership:
+        """Take the user out of the organization and end all of the user's web sessions."""
+        with self._db() as conn:
+            return orgs.remove_member(conn, email, org_slug)
+
+    # -- web sessions (the cookie holds only the id; see web_sessions.py) ---------------
+    def start_web_session(self, email: str) -> str:
+        """A new session for the user; its id, to be given to the browser and nowhere else."""
+        with self._db() as conn:
+            return web_sessions.start(conn, orgs.user_id_of(conn, email), self.clock())
+
+    def web_session_user(self, session_id: str) -> str | None:
+        """The email of the session's user while the session is live, else None."""
+        with self._db() as conn:
+            return web_sessions.user_email(conn, session_id, self.clock())
+
+    def end_web_session(self, session_id: str) -> None:
+        """Sign-out: the session id no longer signs anyone in."""
+        with self._db() as conn:
+            web_sessions.revoke(conn, session_id, web_sessions.SIGNED_OUT, self.clock())
 
     def membership(self, email: str, org_slug: str) -> Membership | None:
         with self._db() as conn:
@@ -126,7 +219,8 @@ class IntegrationService:
             return orgs.memberships(conn, email)
 
     def require_role(self, email: str, org_slug: str, role: str, action: str) -> Membership:
-        """The membership if its role includes `role`; else PermissionDenied (audited)."""
+        """The membership if its role includes `role`; else PermissionDenied (audited), or
+        its subclass NotAMember, the same whether the organization exists or not."""
         with self._db() as conn:
             return orgs.require_role(conn, email, org_slug, role, action)
 

@@ -2,6 +2,10 @@
 
 uvicorn's own access log prints the full request line, and the OAuth callback's query
 carries the authorization code, so the web app logs requests itself: method, path, status.
+
+HSTS is sent only on requests that came over https: uvicorn sets the scheme from
+X-Forwarded-Proto when the proxy is trusted (--forwarded-allow-ips), so a TLS-terminating
+proxy in front gets it, and plain http (the demo on loopback) never does.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("qb_pipeline.web.access")
+
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def content_security_policy(authorize_url: str) -> str:
@@ -36,6 +42,7 @@ class AccessLogAndHeaders:
             # The callback URL holds the code: never send it onwards as a Referer.
             "Referrer-Policy": "no-referrer",
         }
+        self.https_headers = {**self.headers, "Strict-Transport-Security": HSTS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,13 +50,14 @@ class AccessLogAndHeaders:
             return
         started = time.perf_counter()
         status = 500
+        extra = self.https_headers if scope.get("scheme") == "https" else self.headers
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
+                for name, value in extra.items():
                     headers.setdefault(name, value)
                 if headers.get("content-type", "").startswith("text/html"):
                     headers["Cache-Control"] = "no-store"

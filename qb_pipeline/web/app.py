@@ -18,12 +18,14 @@ from qb_pipeline.config import Settings
 from qb_pipeline.connections.errors import (
     IntegrationError,
     IntuitUnavailable,
+    NotAMember,
     NotFound,
     PermissionDenied,
 )
 from qb_pipeline.connections.service import IntegrationService
 from qb_pipeline.web import auth, routes_goals, routes_integrations
 from qb_pipeline.web.access_log import AccessLogAndHeaders, content_security_policy
+from qb_pipeline.web.body_limit import BodyLimit
 from qb_pipeline.web.csrf import CsrfRejected
 from qb_pipeline.web.pages import PageError, error_page, see_other
 from qb_pipeline.web.session import SessionMiddleware, session_signing_key
@@ -34,10 +36,11 @@ CSRF_MESSAGE = (
     "This form was not sent from this site or has expired, so nothing was changed. "
     "Go back, reload the page and try again."
 )
-HTTP_TITLES = {404: "Page not found", 405: "Method not allowed"}
+HTTP_TITLES = {404: "Page not found", 405: "Method not allowed", 413: "Request too large"}
 
 
 async def home(request: Request) -> Response:
+    # session["user"] comes from the server-side session (session.py), never from the cookie.
     return see_other("/integrations" if request.session.get("user") else "/sign-in")
 
 
@@ -55,16 +58,23 @@ async def on_csrf_rejected(request: Request, _error: Exception) -> Response:
     return error_page(request, 403, "Form not accepted", CSRF_MESSAGE)
 
 
+def not_a_member_page(request: Request, slug: str) -> Response:
+    """One answer for "no such organization" and "not a member" (the pages' own check says
+    the same words), so that nobody can tell which organizations exist."""
+    email = request.session.get("user")
+    message = f"Your account ({email}) is not a member of the organization '{slug}'."
+    return error_page(request, 403, "Not a member", message)
+
+
 async def on_integration_error(request: Request, error: Exception) -> Response:
+    slug = request.path_params.get("slug")
+    if isinstance(error, NotAMember) and slug:
+        return not_a_member_page(request, slug)
     if isinstance(error, PermissionDenied):
         return error_page(request, 403, "Not allowed", str(error))
     if isinstance(error, NotFound):
-        # Same answer as for someone else's organization, so slugs cannot be probed.
-        slug = request.path_params.get("slug")
         if slug:
-            email = request.session.get("user")
-            message = f"Your account ({email}) is not a member of the organization '{slug}'."
-            return error_page(request, 403, "Not a member", message)
+            return not_a_member_page(request, slug)
         return error_page(request, 404, "Not found", str(error))
     if isinstance(error, IntuitUnavailable):
         return error_page(request, 502, "QuickBooks unavailable", str(error))
@@ -102,8 +112,11 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            # Outermost, so that every answer (a 413 too) is logged and carries the headers.
             Middleware(AccessLogAndHeaders, csp=csp),
-            Middleware(SessionMiddleware, key=session_signing_key(settings)),
+            # Before anything reads the body: the session, the CSRF check, the routes.
+            Middleware(BodyLimit),
+            Middleware(SessionMiddleware, key=session_signing_key(settings), store=service),
         ],
         exception_handlers={
             PageError: on_page_error,

@@ -251,3 +251,52 @@ def test_status_shows_why_reauthorization_is_required(make_emulator, home, secre
     assert "QuickBooks:" in shown.stdout
     assert "reauthorization required" in shown.stdout
     assert "QuickBooks refused the stored refresh token (invalid_grant)" in shown.stdout
+
+
+def service_of(env: dict[str, str]) -> IntegrationService:
+    return IntegrationService(load_settings(env))
+
+
+def test_users_set_password_reads_a_piped_password_and_ends_the_web_sessions(team):
+    service = service_of(team)
+    session = service.start_web_session(ADMIN)
+
+    result = run(team, "users", "set-password", ADMIN, input="a brand new password\n")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Password changed for {ADMIN}; 1 web session ended.\n"
+    assert "a brand new password" not in result.output
+    assert service.web_session_user(session) is None
+    assert service.authenticate(ADMIN, "a brand new password") is not None
+    assert service.authenticate(ADMIN, PASSWORD) is None
+
+
+def test_users_remove_takes_the_user_out_and_ends_the_web_sessions(team):
+    service = service_of(team)
+    session = service.start_web_session(VIEWER)
+
+    result = run(team, "users", "remove", VIEWER, "--org", "acme")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"{VIEWER} is no longer viewer of acme; their web sessions have ended.\n"
+    )
+    assert service.memberships(VIEWER) == []
+    assert service.web_session_user(session) is None
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "text"),
+    [
+        (("users", "set-password", "nobody@example.com"), "whatever-1\n", "no user"),
+        (("users", "set-password", ADMIN), "short\n", "at least 8 characters"),
+        (("users", "remove", "nobody@example.com", "--org", "acme"), None, "is not a member"),
+        (("users", "remove", VIEWER, "--org", "nope"), None, "no organization 'nope'"),
+    ],
+)
+def test_users_set_password_and_remove_errors_are_one_line(team, args, stdin, text):
+    result = run(team, *args, input=stdin)
+
+    assert_one_line_error(result, text)
+    assert service_of(team).authenticate(ADMIN, PASSWORD) is not None
+    assert [m.role for m in service_of(team).memberships(VIEWER)] == ["viewer"]

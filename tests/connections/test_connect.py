@@ -105,7 +105,16 @@ def test_only_admins_may_start_a_connect_and_a_refusal_writes_nothing(service, h
     )
     assert state_rows(home) == []
     assert connection_rows(home) == []
-    assert actions(service)[-1] == ("forbidden", "forbidden")
+    refusal = service.audit_log()[0]
+    assert (refusal.action, refusal.outcome, refusal.actor) == ("forbidden", "forbidden", who)
+    if who == "stranger@example.com":
+        # Not a member: audited without an organization (they have none), not in acme's log.
+        assert refusal.org_slug is None
+        assert refusal.detail["organization"] == "acme"
+        assert actions(service)[-1] != ("forbidden", "forbidden")
+    else:
+        assert refusal.org_slug == "acme"
+        assert actions(service)[-1] == ("forbidden", "forbidden")
 
 
 @pytest.mark.parametrize("who", [VIEWER, EDITOR])

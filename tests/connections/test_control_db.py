@@ -27,8 +27,13 @@ EXPECTED_TABLES = {
     "datasets",
     "integration_settings",
     "audit_log",
+    "events",
+    "web_sessions",
+    "sign_in_failures",
     "schema_migrations",
 }
+# Every migration file of the package, in order: what a new control DB gets.
+ALL_MIGRATIONS = [(version, name) for version, name, _ in migration_files()]
 
 
 def tables(path: Path) -> set[str]:
@@ -47,10 +52,12 @@ def recorded_versions(path: Path) -> list[tuple[str, str]]:
 def test_starting_the_service_creates_qbp_home_and_applies_the_migrations(make_settings, home):
     service = IntegrationService(make_settings())
 
-    assert service.applied_migrations == ["0001_initial"]
+    assert service.applied_migrations == [f"{v}_{n}" for v, n in ALL_MIGRATIONS]
+    assert ALL_MIGRATIONS[0] == ("0001", "initial")
+    assert ("0004", "web_sessions") in ALL_MIGRATIONS
     assert home.is_dir()
     assert tables(home / "control.sqlite3") >= EXPECTED_TABLES
-    assert recorded_versions(home / "control.sqlite3") == [("0001", "initial")]
+    assert recorded_versions(home / "control.sqlite3") == ALL_MIGRATIONS
 
 
 def test_migrations_are_applied_once(make_settings, home):
@@ -58,7 +65,7 @@ def test_migrations_are_applied_once(make_settings, home):
     again = IntegrationService(make_settings())
 
     assert again.applied_migrations == []
-    assert recorded_versions(home / "control.sqlite3") == [("0001", "initial")]
+    assert recorded_versions(home / "control.sqlite3") == ALL_MIGRATIONS
 
 
 def at_once(work, count: int = 4) -> tuple[list, list[Exception]]:
@@ -85,7 +92,7 @@ def test_services_starting_at_once_apply_each_migration_once(make_settings, home
     results, errors = at_once(lambda: IntegrationService(settings).applied_migrations)
 
     assert errors == []
-    assert sorted(results, key=len) == [[], [], [], ["0001_initial"]]
+    assert sorted(results, key=len) == [[], [], [], [f"{v}_{n}" for v, n in ALL_MIGRATIONS]]
 
 
 def test_preparing_a_new_control_db_from_many_threads_never_reports_a_lock(tmp_path):
@@ -97,7 +104,7 @@ def test_preparing_a_new_control_db_from_many_threads_never_reports_a_lock(tmp_p
         results, errors = at_once(lambda path=path: prepare(path))
 
         assert errors == [], f"round {round_number}"
-        assert sorted(results, key=len) == [[], [], [], ["0001_initial"]]
+        assert sorted(results, key=len) == [[], [], [], [f"{v}_{n}" for v, n in ALL_MIGRATIONS]]
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 

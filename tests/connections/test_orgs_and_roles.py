@@ -10,6 +10,7 @@ from qb_pipeline.connections import (
     AlreadyExists,
     IntegrationService,
     InvalidInput,
+    NotAMember,
     NotFound,
     PermissionDenied,
 )
@@ -120,3 +121,64 @@ def test_a_non_member_is_refused_with_the_reason(team):
 def test_higher_roles_include_lower_ones(team):
     assert team.require_role(ADMIN, "acme", "viewer", "read").role == "admin"
     assert team.require_role("editor@example.com", "acme", "editor", "edit goals").role == "editor"
+
+
+def test_a_non_member_is_refused_alike_for_an_existing_and_a_missing_organization(team):
+    team.create_org("beta", "Beta Ltd")
+    their_log = team.audit_log("beta")
+
+    refusals = []
+    for slug in ("beta", "gamma"):
+        with pytest.raises(NotAMember) as raised:
+            team.require_role(ADMIN, slug, "admin", "connect QuickBooks")
+        refusals.append(str(raised.value).replace(slug, "SLUG"))
+
+    assert (
+        refusals[0]
+        == refusals[1]
+        == (
+            "admin@example.com may not connect QuickBooks for SLUG: that needs the admin role, "
+            "and admin@example.com is not a member of SLUG"
+        )
+    )
+    assert team.audit_log("beta") == their_log  # nothing written into the other's log
+    newest = team.audit_log("acme", limit=2)  # but into the caller's own
+    assert [(e.action, e.actor, e.detail) for e in newest] == [
+        (
+            "forbidden",
+            ADMIN,
+            {
+                "attempted": "connect QuickBooks",
+                "role_needed": "admin",
+                "role_held": None,
+                "organization": slug,
+            },
+        )
+        for slug in ("gamma", "beta")
+    ]
+
+
+def test_removing_a_member_keeps_the_user_and_their_other_memberships(team):
+    team.create_org("beta", "Beta Ltd")
+    team.add_user(VIEWER, "beta", "editor")
+
+    removed = team.remove_member(VIEWER, "acme")
+
+    assert (removed.email, removed.org_slug, removed.role) == (VIEWER, "acme", "viewer")
+    assert [(m.org_slug, m.role) for m in team.memberships(VIEWER)] == [("beta", "editor")]
+    assert team.authenticate(VIEWER, PASSWORD) is not None
+    entry = team.audit_log("acme")[0]
+    assert (entry.action, entry.detail["email"], entry.detail["role"]) == (
+        "member removed",
+        VIEWER,
+        "viewer",
+    )
+
+
+def test_removing_someone_who_is_not_a_member_names_both(team):
+    team.create_org("beta", "Beta Ltd")
+
+    with pytest.raises(NotFound, match=r"viewer@example\.com is not a member of beta"):
+        team.remove_member(VIEWER, "beta")
+    with pytest.raises(NotFound, match="no organization 'nope'"):
+        team.remove_member(VIEWER, "nope")

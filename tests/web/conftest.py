@@ -6,6 +6,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from html import unescape
 from pathlib import Path
 
@@ -88,11 +89,22 @@ def sign_in(client: httpx.Client, email: str, password: str) -> httpx.Response:
 
 
 def start_web(
-    settings: Settings, port: int
+    settings: Settings,
+    port: int,
+    clock: Callable[[], datetime] | None = None,
+    **uvicorn_options: object,
 ) -> tuple[uvicorn.Server, threading.Thread, IntegrationService]:
-    app = create_app(settings)
+    """The app in uvicorn on loopback; `clock` is the service's, `uvicorn_options` go to
+    uvicorn.Config (for example forwarded_allow_ips)."""
+    app = create_app(settings, IntegrationService(settings, clock=clock))
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        **uvicorn_options,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"web:{port}", daemon=True)
@@ -124,13 +136,17 @@ def seed_org(service: IntegrationService) -> None:
 
 
 @pytest.fixture
-def start_web_app(tmp_path: Path) -> Iterator[Callable[[RunningEmulator], WebApp]]:
+def start_web_app(tmp_path: Path) -> Iterator[Callable[..., WebApp]]:
     started: list[WebApp] = []
 
-    def factory(emulator: RunningEmulator) -> WebApp:
+    def factory(
+        emulator: RunningEmulator,
+        clock: Callable[[], datetime] | None = None,
+        **uvicorn_options: object,
+    ) -> WebApp:
         port = free_port()
         settings = web_settings(tmp_path / f"home-{port}", emulator.url, port)
-        server, thread, service = start_web(settings, port)
+        server, thread, service = start_web(settings, port, clock, **uvicorn_options)
         seed_org(service)
         app = WebApp(f"http://127.0.0.1:{port}", settings, service, emulator, server, thread)
         started.append(app)
