@@ -5,10 +5,11 @@ Two companies of the shared emulator are imported by a real sync: the demo compa
 one account, an account with its sub-accounts, report lines and balance-sheet accounts, in
 both bases, for a month, a fiscal quarter and a fiscal year with each window (the period,
 fiscal year to date, trailing twelve months; balances only at the period's end), are
-written as a goal file and computed the way the goal assets compute them (the goal loader,
-the catalog checks, the fiscal year start as imported, one `goals.compute` pass). Each value
-must equal the cell of the emulator's ProfitAndLoss or BalanceSheet requested over HTTP for
-exactly the goal's window (`summarize_column_by=Total`).
+written as a goal file, stored in the organization's goal store and computed by a real
+`goals_refresh` run (the goal assets: the catalog checks, the fiscal year start as
+imported, one `goals.compute` pass). Each value must equal the cell of the emulator's
+ProfitAndLoss or BalanceSheet requested over HTTP for exactly the goal's window
+(`summarize_column_by=Total`).
 
 The expected side is independent of the pipeline: the date ranges are written out by hand
 below, and the report cells are found here by account id or group, not through the
@@ -30,16 +31,15 @@ import yaml
 from cryptography.fernet import Fernet
 
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.defs.goals.assets import fiscal_year_start_month
-from qb_pipeline.goals.catalog import load_catalog
-from qb_pipeline.goals.compute import compute
+from qb_pipeline.defs import defs
+from qb_pipeline.defs.instance import open_instance
+from qb_pipeline.goals.catalog import read_fiscal_year_start_month
 from qb_pipeline.goals.loader import load_goals
-from qb_pipeline.goals.problems import ERROR
-from qb_pipeline.goals.validate import data_issues
+from qb_pipeline.goals.store import GoalStore
 from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
 from qb_pipeline.sync import sync_org
 from tests.conftest import TEST_TODAY
-from tests.connections.conftest import add_team, companies, connect_company
+from tests.connections.conftest import EDITOR, add_team, companies, connect_company
 from tests.defs.conftest import point_env_at
 
 pytestmark = pytest.mark.slow
@@ -239,14 +239,26 @@ def import_and_compute(
 
     loaded = load_goals([goal_files(company.org, Path(home).parent / "goal_models")])
     assert loaded.problems == []
-    goals = [sourced.goal for sourced in loaded.goals]
-    with duckdb.connect(str(settings.warehouse_path)) as con:
-        # As the goal assets do (qb_pipeline.defs.goals.assets.run_goals).
-        catalog = load_catalog(con, company.org, realm_id)
-        errors = {g.id: [i for i in data_issues(g, catalog) if i.severity == ERROR] for g in goals}
-        assert not {k: v for k, v in errors.items() if v}, "the goals are valid"
-        start_month = fiscal_year_start_month(con, company.org, realm_id)
-        compute(con, company.org, goals, fiscal_year_start_month=start_month, realm_id=realm_id)
+    store = GoalStore(service.db_path)
+    for sourced in loaded.goals:
+        store.create(sourced.goal, actor=EDITOR, source="cli", realm_id=realm_id)
+    with open_instance(settings) as instance:
+        result = defs.resolve_job_def("goals_refresh").execute_in_process(
+            run_config={"resources": {"quickbooks": {"config": {"home": home}}}},
+            instance=instance,
+            partition_key=company.org,
+            raise_on_error=False,
+        )
+        assert result.success
+        [computed] = [
+            e.event_specific_data
+            for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and e.event_specific_data.asset_check_key.name == "all_goals_computed"
+        ]
+        assert computed.passed, "the goals are valid and all computed"
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        start_month = read_fiscal_year_start_month(con, company.org, realm_id)
         rows = con.execute(
             "SELECT goal_id, period_start, actual FROM goals.goal_values WHERE org_id = ?",
             [company.org],
