@@ -222,7 +222,7 @@ def worker(options: dict) -> None:
             today=today,
             session=session,
         )
-        pipeline = pipeline_for_org(ORG, settings)
+        pipeline = pipeline_for_org(ORG, settings, realm_id=client.realm_id)
         passes = load_passes(source)
         with reports_sent_ahead(pipeline, session, history_years, passes):
             for part in passes:

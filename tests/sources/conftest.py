@@ -102,7 +102,7 @@ class Warehouse:
         own = client is None
         client = client or company.client()
         try:
-            pipeline = pipeline_for_org(org, self.settings)
+            pipeline = pipeline_for_org(org, self.settings, realm_id=company.realm_id)
             source = quickbooks_source(client, org, company.realm_id, **kwargs)
             info = pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
         finally:

@@ -57,7 +57,8 @@ def test_a_resynced_record_replaces_its_lines_and_a_deleted_one_drops_them(
 
 
 def test_child_tables_are_found_from_the_schema(synced):
-    pipeline = pipeline_for_org("acme", synced.warehouse.settings)
+    company = synced.tenants["acme"]
+    pipeline = pipeline_for_org("acme", synced.warehouse.settings, realm_id=company.realm_id)
     children = child_tables(pipeline)
     assert children["invoice__line"] == "invoice"
     assert children["deposit__line__linked_txn"] == "deposit"

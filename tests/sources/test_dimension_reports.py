@@ -146,7 +146,8 @@ def sync_resources(
     with company.client() as client:
         source = quickbooks_source(client, org, company.realm_id, history_years=history_years)
         source = source.with_resources(*tables)
-        pipeline_for_org(org, warehouse.settings).run(source, loader_file_format=LOADER_FILE_FORMAT)
+        pipeline = pipeline_for_org(org, warehouse.settings, realm_id=company.realm_id)
+        pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
         return client.requests_made
 
 

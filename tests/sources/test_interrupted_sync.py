@@ -95,7 +95,7 @@ def kill_while_loading(home: Path, company: Company, settle: float = 0.0) -> Pat
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
-    pending = home / "dlt" / pipeline_name(ORG) / "load" / "normalized"
+    pending = home / "dlt" / pipeline_name(ORG, company.realm_id) / "load" / "normalized"
     deadline = time.monotonic() + 120
     while not (pending.is_dir() and any(pending.iterdir())):
         assert worker.poll() is None, "the sync ended before its load step began"
@@ -125,7 +125,7 @@ def test_a_killed_load_leaves_the_previous_state_in_force_without_local_files(
     starts from the state of the last *completed* load in the warehouse."""
     home = tmp_path / "qbp-home"
     kill_while_loading(home, company, settle=0.3)
-    shutil.rmtree(home / "dlt" / pipeline_name(ORG))
+    shutil.rmtree(home / "dlt" / pipeline_name(ORG, company.realm_id))
 
     warehouse = make_warehouse(home)
     warehouse.sync(ORG, company, entities=ENTITIES)

@@ -31,7 +31,7 @@ def two_pass_sync(warehouse: Warehouse, company: Company) -> tuple[int, int]:
         source = quickbooks_source(
             client, "acme", company.realm_id, history_years=1, session=session
         )
-        pipeline = pipeline_for_org("acme", warehouse.settings)
+        pipeline = pipeline_for_org("acme", warehouse.settings, realm_id=company.realm_id)
         passes = load_passes(source)
         with reports_sent_ahead(pipeline, session, 1, passes):
             for part in passes:
@@ -43,7 +43,7 @@ def two_pass_sync(warehouse: Warehouse, company: Company) -> tuple[int, int]:
 def one_pass_sync(warehouse: Warehouse, company: Company) -> None:
     with company.client() as client:
         source = quickbooks_source(client, "acme", company.realm_id, history_years=1)
-        pipeline_for_org("acme", warehouse.settings).run(
+        pipeline_for_org("acme", warehouse.settings, realm_id=company.realm_id).run(
             source, loader_file_format=LOADER_FILE_FORMAT
         )
 

@@ -90,11 +90,13 @@ def test_tables_are_named_in_snake_case():
     assert table_name("Class") == "class"
 
 
-def test_pipeline_names_are_per_organization():
-    assert pipeline_name("acme") == "quickbooks_acme"
-    assert pipeline_name("acme-east") == "quickbooks_acme_east"
+def test_pipeline_names_are_per_organization_and_company():
+    assert pipeline_name("acme", "4620816365") == "quickbooks_acme_4620816365"
+    assert pipeline_name("acme-east", "1") == "quickbooks_acme_east_1"
     with pytest.raises(ValueError, match="a-z"):
-        pipeline_name("Acme East")
+        pipeline_name("Acme East", "1")
+    with pytest.raises(ValueError, match="must be digits"):
+        pipeline_name("acme", "../x")
 
 
 def test_checkpoints_too_far_behind_the_newest_are_not_used_for_cdc():

@@ -80,7 +80,7 @@ def load_raw(
                 today=today,
                 session=session,
             )
-            pipeline = pipeline_for_org(org, settings)
+            pipeline = pipeline_for_org(org, settings, realm_id=client.realm_id)
             context.log.info(
                 f"Importing {org} (QuickBooks company {client.realm_id}) with dlt pipeline "
                 f"{pipeline.pipeline_name} into {settings.warehouse_path}"

@@ -1,5 +1,6 @@
-"""The dlt pipeline of one organization: its own name (so incremental state never mixes
-between organizations), the warehouse DuckDB file, dataset `qbo_raw`, state under QBP_HOME.
+"""The dlt pipeline of one organization's company: its own name (so incremental state never
+mixes between organizations, nor between the companies one organization connects one after
+the other), the warehouse DuckDB file, dataset `qbo_raw`, state under QBP_HOME.
 
 Child tables (`invoice__line`, ...) are appended to, not merged (arrow_pages.py): when a
 record is loaded again or deleted, the root table's merge replaces or removes its root row,
@@ -32,6 +33,7 @@ log = logging.getLogger("qb_pipeline.sources.quickbooks")
 # Organization slugs (connections/orgs.py) use a-z, 0-9 and '-'; dlt names use '_'. The
 # mapping is one to one because slugs have no '_'.
 _SLUG = re.compile(r"[a-z0-9-]+")
+_REALM = re.compile(r"[0-9]{1,32}")
 
 # Memory and speed of a sync (bench/README.md has the measurements, large company). The dlt
 # settings are process-wide: every dlt pipeline here is one of ours.
@@ -80,15 +82,23 @@ class QuickBooksPipeline(dlt.Pipeline):
         return info
 
 
-def pipeline_name(org_id: str) -> str:
-    """`quickbooks_<org slug with '-' as '_'>`, e.g. `quickbooks_acme_east`."""
+def pipeline_name(org_id: str, realm_id: str) -> str:
+    """`quickbooks_<org slug with '-' as '_'>_<realm id>`, e.g. `quickbooks_acme_east_4620`.
+
+    The company is part of the name because dlt keeps a pipeline's incremental state (entity
+    cursors, CDC checkpoints, the report months already pulled) under its name: an
+    organization reconnected to another company starts that company with no state, so its
+    whole history is imported, and the old company's state waits unused should it come back.
+    """
     if not _SLUG.fullmatch(org_id or ""):
         raise ValueError(f"organization slug {org_id!r} must use a-z, 0-9 and '-' only")
-    return f"{SOURCE_NAME}_{org_id.replace('-', '_')}"
+    if not _REALM.fullmatch(realm_id or ""):
+        raise ValueError(f"QuickBooks company id {realm_id!r} must be digits")
+    return f"{SOURCE_NAME}_{org_id.replace('-', '_')}_{realm_id}"
 
 
-def pipeline_for_org(org_id: str, settings: Settings) -> dlt.Pipeline:
-    """The pipeline that loads `org_id`'s QuickBooks data. Run it with
+def pipeline_for_org(org_id: str, settings: Settings, *, realm_id: str) -> dlt.Pipeline:
+    """The pipeline that loads `org_id`'s QuickBooks data of company `realm_id`. Run it with
     `loader_file_format="parquet"` (LOADER_FILE_FORMAT; the resources ask for it too)."""
     settings.dlt_dir.mkdir(parents=True, exist_ok=True)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +107,7 @@ def pipeline_for_org(org_id: str, settings: Settings) -> dlt.Pipeline:
     dlt.config["extract.next_item_mode"] = EXTRACT_ORDER
     credentials = DuckDbCredentials(str(settings.warehouse_path), global_config=DUCKDB_SETTINGS)
     pipeline = dlt.pipeline(
-        pipeline_name=pipeline_name(org_id),
+        pipeline_name=pipeline_name(org_id, realm_id),
         destination=dlt.destinations.duckdb(credentials),
         dataset_name=DATASET_NAME,
         pipelines_dir=str(settings.dlt_dir),
