@@ -6,8 +6,10 @@ private small emulator company. The test only acts as the organization's admin d
 through the emulator's consent pages, disconnect, reconnect) and watches the Dagster instance,
 the control DB and the serving copy until each expected state arrives or its deadline passes:
 
-connect -> the first sync runs and goal values appear -> disconnect -> the goals are flagged
-stale with the reason and no sync is requested any more -> reconnect -> fresh values.
+connect -> the first sync runs and goal values appear -> a goal stored meanwhile (no run
+submitted: the daemon's goal-changes sensor must see it) gets its values -> disconnect -> the
+goals are flagged stale with the reason and no sync is requested any more -> reconnect ->
+fresh values.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from qb_pipeline.config import Settings
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.defs.instance import dagster_home, open_instance
 from qb_pipeline.defs.quickbooks.connection_sensor import SENSOR_NAME
-from tests.connections.conftest import ADMIN, add_team, connect_company
+from qb_pipeline.goals.loader import load_goals
+from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.store import GoalStore
+from tests.connections.conftest import ADMIN, EDITOR, add_team, connect_company
 
 ROOT = Path(__file__).resolve().parents[2]
 DAEMON = Path(sys.executable).with_name("dagster-daemon")
@@ -48,6 +53,18 @@ SELECT goal_id, is_stale, stale_reason, computed_at
 FROM marts.goal_values
 WHERE org_id = ?
 """
+
+NET_INCOME = GoalDefinition.model_validate(
+    {
+        "id": "net-income",
+        "name": "Net income",
+        "organization": DEMO,
+        "dataset": "profit_and_loss",
+        "grain": "quarter",
+        "tracks": {"line": {"group": "NetIncome"}},
+        "target": {"value": 5000},
+    }
+)
 
 T = TypeVar("T")
 
@@ -194,11 +211,15 @@ def lifecycle(make_emulator, make_env, tmp_path) -> Iterator[tuple[IntegrationSe
     settings = make_env(running.url)
     service = IntegrationService(settings)
     add_team(service, DEMO)
+    # The demo goals, stored before the organization connects (they take its company then).
+    store = GoalStore(service.db_path)
+    for sourced in load_goals([ROOT / "goal_models" / "demo"]).goals:
+        store.create(sourced.goal, actor=EDITOR, source="cli", realm_id=None)
     env = {
         **os.environ,  # make_env exported QBP_HOME, the key and the emulator's URL
         "DAGSTER_HOME": str(dagster_home(settings)),
         "QBP_SENSOR_INTERVAL_SECONDS": "1",
-        "QBP_GOALS_DIR": str(ROOT / "goal_models"),
+        "QBP_DAGSTER_URL": "off",
         "DAGSTER_DISABLE_TELEMETRY": "1",
         "RUNTIME__DLTHUB_TELEMETRY": "false",
         # On a busy 2-core machine the code server can take longer than Dagster's default 60 s
@@ -235,9 +256,21 @@ def test_the_daemon_syncs_a_new_connection_flags_goals_stale_on_disconnect_and_r
     assert service.status(DEMO).last_sync.status == "succeeded"
     syncs = len(watch.runs(SYNC))
 
+    # A goal stored without any run submitted: the goal-changes sensor asks for its values.
+    realm = service.status(DEMO).realm_id
+    GoalStore(service.db_path).create(NET_INCOME, actor=EDITOR, source="web", realm_id=realm)
+    wait_for(
+        "the new goal's values",
+        lambda: "net-income" in {row[0] for row in watch.goal_values()},
+        daemon,
+        RUN_SECONDS,
+    )
+    assert [run.tags["qbp/trigger"] for run in watch.runs(GOALS)] == ["goal_change"]
+    first = watch.goal_values()
+
     # Disconnect: a goal run flags the values stale with the reason; no sync follows.
     service.disconnect(DEMO, ADMIN)
-    wait_for("the goal run", lambda: watch.succeeded(GOALS, after=0), daemon, RUN_SECONDS)
+    wait_for("the goal run", lambda: watch.succeeded(GOALS, after=1), daemon, RUN_SECONDS)
     stale = wait_for(
         "stale goal values",
         lambda: (rows := watch.goal_values()) and all(row[1] for row in rows) and rows,
@@ -253,7 +286,7 @@ def test_the_daemon_syncs_a_new_connection_flags_goals_stale_on_disconnect_and_r
         DAEMON_START_SECONDS,
     )
     assert len(watch.runs(SYNC)) == syncs, "no sync is requested while disconnected"
-    assert len(watch.runs(GOALS)) == 1
+    assert len(watch.runs(GOALS)) == 2  # the new goal's, then the stale flags'
 
     # Reconnect: a new sync recomputes the goals and clears the stale flag.
     connect_company(service, DEMO)

@@ -39,7 +39,10 @@ MARGIN = {
     "tracks": {
         "formula": {
             "expression": "gp / income * 100",
-            "items": {"gp": {"line": {"group": "GrossProfit"}}, "income": {"line": {"group": "Income"}}},
+            "items": {
+                "gp": {"line": {"group": "GrossProfit"}},
+                "income": {"line": {"group": "Income"}},
+            },
         }
     },
 }
