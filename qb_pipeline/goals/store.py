@@ -557,6 +557,7 @@ class GoalStore:
             change=change,
             version=row["version"],
             state=row["state"],
+            source=source,
         )
         return GoalChange(_goal(row), change, event_id)
 

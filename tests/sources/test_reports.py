@@ -189,13 +189,18 @@ def pnl_amount(warehouse: Warehouse, month: date, account: str) -> Decimal | Non
     return rows[0][0] if rows else None
 
 
+# The entities the marts need (the chart of accounts, and the company's fiscal year and home
+# currency): a sync reads them always, these tests read nothing else.
+COMPANY_ENTITIES = ["Account", "CompanyInfo", "Preferences"]
+
+
 def test_backdated_entries_in_a_closed_month_reach_pnl_monthly(private_emulator, tmp_path):
     """The company's fiscal year started in January and it is now 20 January: December is
     a closed month of the previous year, re-pulled because it is within 60 days."""
     running = private_emulator(today=date(2027, 1, 20))
     company = company_with_fiscal_month(running, 1)
     warehouse = make_warehouse(tmp_path / "qbp-home")
-    warehouse.sync("acme", company, entities=["Account"])
+    warehouse.sync("acme", company, entities=COMPANY_ENTITIES)
     build_marts(warehouse)
     expense = account_of(company, "Expense")
     bank = account_of(company, "Bank")
@@ -204,7 +209,7 @@ def test_backdated_entries_in_a_closed_month_reach_pnl_monthly(private_emulator,
 
     company.control("POST", "entities/JournalEntry", json=journal_entry(
         date(2026, 12, 14), debit=expense, credit=bank, amount=1234.5))  # fmt: skip
-    warehouse.sync("acme", company, entities=["Account"])
+    warehouse.sync("acme", company, entities=COMPANY_ENTITIES)
 
     assert pnl_amount(warehouse, december, expense) == before + Decimal("1234.50")
     expected = report_totals(company, "ProfitAndLoss", "Accrual", december, date(2026, 12, 31))
@@ -232,12 +237,12 @@ def test_a_line_that_vanishes_from_a_repulled_month_vanishes_from_the_table(
     entry = company.control("POST", "entities/JournalEntry", json=journal_entry(
         last_month + timedelta(days=3), debit=created["Id"], credit=account_of(company, "Bank"),
         amount=77.0))["JournalEntry"]  # fmt: skip
-    warehouse.sync("acme", company, entities=["Account"])
+    warehouse.sync("acme", company, entities=COMPANY_ENTITIES)
     build_marts(warehouse)
     assert pnl_amount(warehouse, last_month, created["Id"]) == Decimal("77.00")
 
     company.control("DELETE", f"entities/JournalEntry/{entry['Id']}")
-    warehouse.sync("acme", company, entities=["Account"])
+    warehouse.sync("acme", company, entities=COMPANY_ENTITIES)
 
     assert pnl_amount(warehouse, last_month, created["Id"]) is None
     stored = warehouse.query(

@@ -10,6 +10,9 @@ once, whatever the clocks) and, for each organization with new goal events, requ
 exists (the launcher's). Runs go through the run queue like any sensor's; one run computes
 every goal of the organization, so a burst of edits costs one run.
 
+Changes the pipeline itself makes (source `system`: a goals run bringing goals to a newly
+connected company) are skipped: the run that made them computes right after.
+
 An event younger than GRACE_SECONDS is left for the next evaluation (the cursor stops before
 it): the launcher submits within a second of the change, and waiting a little spares a
 second run for the same change.
@@ -109,8 +112,10 @@ def build_goal_changes_sensor(
         for event in service.events_after(last_id, (events.GOAL_CHANGED,)):
             if event.at > horizon:
                 break  # too young: the launcher's run may be on its way; next time
-            newest[event.org_slug] = event.id
             last_id = event.id
+            if event.detail.get("source") == "system":
+                continue
+            newest[event.org_slug] = event.id
         known = set(context.instance.get_dynamic_partitions(ORGANIZATIONS))
         requests, new_partitions = [], []
         for org, event_id in sorted(newest.items()):
