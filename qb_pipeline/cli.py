@@ -84,8 +84,8 @@ def sandbox_serve(
     strict_rotation: bool,
 ) -> None:
     """Serve the emulator until interrupted."""
-    from qb_pipeline.sandbox.server import serve_forever
-    from qb_pipeline.sandbox.state import EmulatorSettings
+    from qb_pipeline.sandbox.server.runner import serve_forever
+    from qb_pipeline.sandbox.server.state import EmulatorSettings
 
     settings = EmulatorSettings(
         seed=seed,

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
-from qb_pipeline.sandbox.server import RunningEmulator
+from qb_pipeline.sandbox.oauth.backend import DEMO_CLIENT_ID
+from qb_pipeline.sandbox.server.runner import RunningEmulator
 
 JSON = "application/json;charset=UTF-8"
 NS = {"q": "http://schema.intuit.com/finance/v3"}

@@ -15,11 +15,11 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from qb_pipeline.sandbox.generator import generate_backend
-from qb_pipeline.sandbox.ledger import BASES
-from qb_pipeline.sandbox.models import Company, EmulatorBackend
-from qb_pipeline.sandbox.report_periods import fiscal_year_start, month_start
-from qb_pipeline.sandbox.reports import build_report
+from qb_pipeline.sandbox.accounting.companies import Company, EmulatorBackend
+from qb_pipeline.sandbox.accounting.ledger import BASES
+from qb_pipeline.sandbox.generate.company_builder import generate_backend
+from qb_pipeline.sandbox.reports.catalog import build_report
+from qb_pipeline.sandbox.reports.periods import fiscal_year_start, month_start
 from tests.conftest import TEST_SEED, TEST_TODAY
 from tests.sandbox.report_helpers import (
     amount,

@@ -26,10 +26,10 @@ from decimal import Decimal
 
 import pytest
 
-from qb_pipeline.sandbox import report_rows
-from qb_pipeline.sandbox.models import Company, EmulatorClock
-from qb_pipeline.sandbox.report_periods import MACRO_NAMES, macro_range, periods
-from qb_pipeline.sandbox.reports import ReportError, build_report
+from qb_pipeline.sandbox.accounting.companies import Company, EmulatorClock
+from qb_pipeline.sandbox.reports import rows as report_rows
+from qb_pipeline.sandbox.reports.catalog import ReportError, build_report
+from qb_pipeline.sandbox.reports.periods import MACRO_NAMES, macro_range, periods
 from tests.sandbox.report_helpers import (
     assert_sections_add_up,
     column_keys,
