@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from qb_pipeline.goals.lines import line_groups  # noqa: E402
 from qb_pipeline.goals.loader import load_goals  # noqa: E402
-from qb_pipeline.sandbox.generate.chart import CHART  # noqa: E402
+from qb_pipeline.sandbox import CHART  # noqa: E402
 
 ORG = "demo"
 TARGET_SECONDS = 5.0

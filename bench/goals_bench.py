@@ -30,7 +30,7 @@ from qb_pipeline.goals.loader import load_goals
 from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import add_months
 from qb_pipeline.goals.validate import validate_loaded
-from qb_pipeline.sandbox.generate.chart import CHART
+from qb_pipeline.sandbox import CHART
 
 ORG = "bench"
 TARGET_SECONDS = 2.0

@@ -21,7 +21,7 @@ from qb_pipeline.defs.goals.assets import (
 )
 from qb_pipeline.defs.instance import open_instance
 from qb_pipeline.goals.periods import month_end
-from qb_pipeline.sandbox.oauth.backend import DEMO_CLIENT_ID
+from qb_pipeline.sandbox import DEMO_CLIENT_ID
 from qb_pipeline.sync import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import ADMIN, add_team, connect_company

@@ -36,7 +36,7 @@ from qb_pipeline.goals.compute import compute
 from qb_pipeline.goals.loader import load_goals
 from qb_pipeline.goals.problems import ERROR
 from qb_pipeline.goals.validate import data_issues
-from qb_pipeline.sandbox.oauth.backend import DEMO_CLIENT_ID
+from qb_pipeline.sandbox import DEMO_CLIENT_ID
 from qb_pipeline.sync import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import add_team, companies, connect_company

@@ -140,7 +140,7 @@ def test_a_timeout_is_retried(private_emulator, connect):
 
 
 def test_an_unreachable_server_gives_up_with_a_network_error():
-    from qb_pipeline.sandbox.server.runner import free_port
+    from qb_pipeline.sandbox import free_port
 
     sleeps = RecordedSleeps()
     client = QuickBooksClient(

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from qb_pipeline.sandbox.accounting.companies import Company, EmulatorClock
+from qb_pipeline.sandbox.accounting.clock import EmulatorClock
+from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.accounting.entities import QUERYABLE_ENTITIES
 from qb_pipeline.sandbox.accounting.query import QueryError, execute_query, parse_query
 

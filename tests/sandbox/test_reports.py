@@ -26,7 +26,8 @@ from decimal import Decimal
 
 import pytest
 
-from qb_pipeline.sandbox.accounting.companies import Company, EmulatorClock
+from qb_pipeline.sandbox.accounting.clock import EmulatorClock
+from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.reports import rows as report_rows
 from qb_pipeline.sandbox.reports.catalog import ReportError, build_report
 from qb_pipeline.sandbox.reports.periods import MACRO_NAMES, macro_range, periods

@@ -12,26 +12,30 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from qb_pipeline.sandbox.accounting.companies import Company, format_timestamp
+from qb_pipeline.sandbox.accounting.clock import format_timestamp
+from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.accounting.entities import CDC_UNSUPPORTED, canonical_entity
-from qb_pipeline.sandbox.server import wire
 
 LOOKBACK = timedelta(days=30)
 MAX_OBJECTS_PER_ENTITY = 1000
 
 
 class CdcError(Exception):
-    """A request CDC refuses; carries the fault to answer with."""
+    """A request CDC refuses. `kind` says which fault the API answers with: "missing" (a
+    required parameter is absent), "invalid" (a parameter's value is wrong) or
+    "unsupported" (QuickBooks refuses the operation); `parameter` names the parameter."""
 
-    def __init__(self, fault: wire.Fault) -> None:
-        super().__init__(fault.errors[0].detail)
-        self.fault = fault
+    def __init__(self, kind: str, parameter: str, detail: str = "") -> None:
+        super().__init__(detail or f"{parameter} is missing")
+        self.kind = kind
+        self.parameter = parameter
+        self.detail = detail
 
 
 def parse_entities(text: str | None) -> list[str]:
     """Canonical entity names, in request order, without duplicates."""
     if text is None or not text.strip():
-        raise CdcError(wire.missing_parameter("entities"))
+        raise CdcError("missing", "entities")
     names: list[str] = []
     for raw in text.split(","):
         name = raw.strip()
@@ -39,22 +43,22 @@ def parse_entities(text: str | None) -> list[str]:
             continue
         canonical = canonical_entity(name)
         if canonical is None:
-            raise CdcError(wire.invalid_property("entities", f"unknown entity {name!r}"))
+            raise CdcError("invalid", "entities", f"unknown entity {name!r}")
         if canonical in CDC_UNSUPPORTED:
             raise CdcError(
-                wire.unsupported_operation(f"Operation cdc is not supported for {canonical}.")
+                "unsupported", "entities", f"Operation cdc is not supported for {canonical}."
             )
         if canonical not in names:
             names.append(canonical)
     if not names:
-        raise CdcError(wire.missing_parameter("entities"))
+        raise CdcError("missing", "entities")
     return names
 
 
 def parse_changed_since(text: str | None, company: Company) -> datetime:
     """An aware datetime; a bare date means company-local midnight."""
     if text is None or not text.strip():
-        raise CdcError(wire.missing_parameter("changedSince"))
+        raise CdcError("missing", "changedSince")
     value = text.strip()
     try:
         if len(value) == 10:
@@ -63,16 +67,16 @@ def parse_changed_since(text: str | None, company: Company) -> datetime:
             moment = datetime.fromisoformat(value)
     except ValueError:
         raise CdcError(
-            wire.invalid_property("changedSince", f"{value!r} is not an ISO date or date-time")
+            "invalid", "changedSince", f"{value!r} is not an ISO date or date-time"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=company.tz)
     if moment < company.now() - LOOKBACK:
         raise CdcError(
-            wire.unsupported_operation(
-                f"Operation cdc with changedSince date {value} which is older than fixed "
-                "days is not supported."
-            )
+            "unsupported",
+            "changedSince",
+            f"Operation cdc with changedSince date {value} which is older than fixed "
+            "days is not supported.",
         )
     return moment
 

@@ -1,4 +1,4 @@
-"""The emulator's backend: companies, their records and their clocks. No HTTP here.
+"""The emulator's backend: companies and their records. No HTTP here.
 
 Records are stored in the exact wire shape QBO serves (`Id`, `SyncToken`, `MetaData`, ...),
 so the HTTP layer only wraps them in envelopes. Derived figures (account balances, the
@@ -10,30 +10,16 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from qb_pipeline.sandbox.accounting.clock import MONTH_NAMES, EmulatorClock, format_timestamp
 from qb_pipeline.sandbox.accounting.entities import (
     LIST_ENTITIES,
     SINGLETON_ENTITIES,
     TRANSACTION_ENTITIES,
 )
 from qb_pipeline.sandbox.accounting.ledger import Ledger, build_ledger
-
-MONTH_NAMES: tuple[str, ...] = (
-    "January", "February", "March", "April", "May", "June", "July",
-    "August", "September", "October", "November", "December",
-)  # fmt: skip
-
-
-def format_timestamp(moment: datetime) -> str:
-    """QBO's MetaData time format: seconds precision with the company's offset."""
-    return moment.isoformat(timespec="seconds")
-
-
-def format_time_millis(moment: datetime) -> str:
-    """The top-level `time` member: milliseconds with the company's offset."""
-    return moment.isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -231,23 +217,6 @@ class Company:
     @property
     def fiscal_year_start_name(self) -> str:
         return MONTH_NAMES[self.fiscal_year_start_month - 1]
-
-
-class EmulatorClock:
-    """Real time shifted so that it starts at noon UTC of the emulator's `today`.
-
-    Noon, not the real time of day: every company's local date (UTC-11 to UTC+11) is then
-    `today` at start, whatever the hour the emulator starts (a shift by whole days made a
-    US company's date yesterday's when the emulator started before 08:00 UTC)."""
-
-    def __init__(self, today: date | None = None) -> None:
-        real = datetime.now(UTC)
-        self._shift = timedelta(0)
-        if today is not None:
-            self._shift = datetime.combine(today, time(12), UTC) - real
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self._shift
 
 
 @dataclass

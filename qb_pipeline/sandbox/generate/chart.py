@@ -9,23 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-CLASSIFICATION_BY_TYPE: dict[str, str] = {
-    "Bank": "Asset",
-    "Accounts Receivable": "Asset",
-    "Other Current Asset": "Asset",
-    "Fixed Asset": "Asset",
-    "Other Asset": "Asset",
-    "Accounts Payable": "Liability",
-    "Credit Card": "Liability",
-    "Other Current Liability": "Liability",
-    "Long Term Liability": "Liability",
-    "Equity": "Equity",
-    "Income": "Revenue",
-    "Other Income": "Revenue",
-    "Cost of Goods Sold": "Expense",
-    "Expense": "Expense",
-    "Other Expense": "Expense",
-}
+from qb_pipeline.sandbox.accounting.account_types import CLASSIFICATION_BY_TYPE
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from qb_pipeline.sandbox.accounting.companies import (
-    MONTH_NAMES,
-    Company,
-    Deletion,
-    EmulatorBackend,
-    EmulatorClock,
-    format_timestamp,
-)
+from qb_pipeline.sandbox.accounting.clock import MONTH_NAMES, EmulatorClock, format_timestamp
+from qb_pipeline.sandbox.accounting.companies import Company, Deletion, EmulatorBackend
 from qb_pipeline.sandbox.generate.chart import CHART, MULTI_CURRENCY_ACCOUNTS, AccountSpec
 from qb_pipeline.sandbox.generate.transactions import TransactionFactory
 

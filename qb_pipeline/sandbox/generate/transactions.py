@@ -12,7 +12,8 @@ import random
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from qb_pipeline.sandbox.accounting.companies import Company, format_timestamp
+from qb_pipeline.sandbox.accounting.clock import format_timestamp
+from qb_pipeline.sandbox.accounting.companies import Company
 
 TAX_RATE = 0.08
 CURRENCY_NAMES = {"USD": "United States Dollar", "EUR": "Euro", "GBP": "British Pound Sterling"}

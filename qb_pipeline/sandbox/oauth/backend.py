@@ -46,7 +46,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 if TYPE_CHECKING:
-    from qb_pipeline.sandbox.accounting.companies import Company, EmulatorBackend, EmulatorClock
+    from qb_pipeline.sandbox.accounting.clock import EmulatorClock
+    from qb_pipeline.sandbox.accounting.companies import Company, EmulatorBackend
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 PAYMENT_SCOPE = "com.intuit.quickbooks.payment"

@@ -21,7 +21,6 @@ from urllib.parse import unquote_plus
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from qb_pipeline.sandbox.oauth.backend import (
@@ -36,7 +35,6 @@ from qb_pipeline.sandbox.oauth.backend import (
     split_scope,
 )
 from qb_pipeline.sandbox.server import wire
-from qb_pipeline.sandbox.server.state import EmulatorState
 
 JSON_UTF8 = "application/json;charset=utf-8"
 HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
@@ -191,14 +189,18 @@ async def read_form(request: Request) -> FormData:
     return await request.form()
 
 
-def routes(state: EmulatorState) -> list[Route]:
-    """Authorize pages, token, revoke, discovery, JWKS and userinfo."""
-    oauth = state.oauth
+class OAuthEndpoints:
+    """Authorize pages, token, revoke, discovery, JWKS and userinfo over one OAuthServer.
 
-    async def authorize(request: Request) -> Response:
+    The paths they answer on are in the emulator's route table (server/routes.py)."""
+
+    def __init__(self, oauth: OAuthServer) -> None:
+        self.oauth = oauth
+
+    async def authorize(self, request: Request) -> Response:
         query = request.query_params
         try:
-            auth = oauth.begin_authorization(
+            auth = self.oauth.begin_authorization(
                 client_id=query.get("client_id"),
                 redirect_uri=query.get("redirect_uri"),
                 response_type=query.get("response_type"),
@@ -211,46 +213,46 @@ def routes(state: EmulatorState) -> list[Route]:
             return redirect(error.response.location())
         return sign_in_page(request, auth)
 
-    async def sign_in(request: Request) -> Response:
+    async def sign_in(self, request: Request) -> Response:
         form = await read_form(request)
         txn = str(form.get("txn") or "")
         email = str(form.get("email") or "")
         try:
-            auth = oauth.authorization_request(txn)
-            oauth.sign_in(txn, email, str(form.get("password") or ""))
+            auth = self.oauth.authorization_request(txn)
+            self.oauth.sign_in(txn, email, str(form.get("password") or ""))
         except AuthorizePageError as error:
             return error_page(request, error)
         except FormError as error:
             return sign_in_page(request, auth, error=error.message, email=email)
-        return company_page(request, oauth, auth)
+        return company_page(request, self.oauth, auth)
 
-    async def decide(request: Request) -> Response:
+    async def decide(self, request: Request) -> Response:
         form = await read_form(request)
         txn = str(form.get("txn") or "")
         try:
             if form.get("action") == "cancel":
-                return redirect(oauth.deny(txn).location())
-            auth = oauth.authorization_request(txn)
+                return redirect(self.oauth.deny(txn).location())
+            auth = self.oauth.authorization_request(txn)
             realm_id = form.get("realm_id")
-            response = oauth.approve(txn, realm_id if isinstance(realm_id, str) else None)
+            response = self.oauth.approve(txn, realm_id if isinstance(realm_id, str) else None)
         except AuthorizePageError as error:
             return error_page(request, error)
         except FormError as error:
-            return company_page(request, oauth, auth, error=error.message)
+            return company_page(request, self.oauth, auth, error=error.message)
         return redirect(response.location())
 
-    async def token(request: Request) -> Response:
+    async def token(self, request: Request) -> Response:
         basic_used = "authorization" in request.headers
         try:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != FORM_TYPE:
                 raise OAuthError("invalid_request", f"Content-Type must be {FORM_TYPE}")
             form = await read_form(request)
-            client_id = authenticate_client(oauth, request, form)
+            client_id = authenticate_client(self.oauth, request, form)
             grant_type = form_text(form, "grant_type")
             hard = wants_hard_expiry(request)
             if grant_type == "authorization_code":
-                body = oauth.exchange_code(
+                body = self.oauth.exchange_code(
                     client_id,
                     code=form_text(form, "code"),
                     redirect_uri=form_text(form, "redirect_uri"),
@@ -258,7 +260,7 @@ def routes(state: EmulatorState) -> list[Route]:
                     issuer=f"{origin_of(request)}/op/v1",
                 )
             elif grant_type == "refresh_token":
-                body = oauth.refresh(
+                body = self.oauth.refresh(
                     client_id, form_text(form, "refresh_token"), include_hard_expiry=hard
                 )
             else:
@@ -267,27 +269,27 @@ def routes(state: EmulatorState) -> list[Route]:
             return oauth_error_response(error, basic_used)
         return token_response(body)
 
-    async def revoke(request: Request) -> Response:
+    async def revoke(self, request: Request) -> Response:
         header = request.headers.get("authorization")
         try:
             if not header:
                 raise OAuthError("invalid_client", status=401)
-            client_id = authenticate_client(oauth, request, None)
+            client_id = authenticate_client(self.oauth, request, None)
             token_value = await revoke_token_param(request)
-            oauth.revoke(client_id, token_value)
+            self.oauth.revoke(client_id, token_value)
         except OAuthError as error:
             return oauth_error_response(error, basic_used=bool(header))
         return Response(status_code=200, headers=tid_headers())
 
-    async def discovery(request: Request) -> Response:
+    async def discovery(self, request: Request) -> Response:
         return json_response(discovery_document(origin_of(request)))
 
-    async def jwks(request: Request) -> Response:
-        return json_response(oauth.jwks())
+    async def jwks(self, request: Request) -> Response:
+        return json_response(self.oauth.jwks())
 
-    async def userinfo(request: Request) -> Response:
+    async def userinfo(self, request: Request) -> Response:
         try:
-            claims = oauth.userinfo(request.headers.get("authorization", ""))
+            claims = self.oauth.userinfo(request.headers.get("authorization", ""))
         except AuthenticationError as error:
             challenge = 'Bearer realm="Intuit", error="invalid_token"'
             body = {"error": "invalid_token", "error_description": error.detail}
@@ -297,20 +299,6 @@ def routes(state: EmulatorState) -> list[Route]:
             body = {"error": "insufficient_scope", "error_description": error.detail}
             return json_response(body, status=403, headers={"WWW-Authenticate": challenge})
         return json_response(claims)
-
-    return [
-        Route("/connect/oauth2", authorize, methods=["GET"]),
-        Route(SIGN_IN_PATH, sign_in, methods=["POST"]),
-        Route(DECIDE_PATH, decide, methods=["POST"]),
-        Route("/oauth2/v1/tokens/bearer", token, methods=["POST"]),
-        Route("/v2/oauth2/tokens/revoke", revoke, methods=["POST"]),
-        Route("/.well-known/openid_configuration", discovery, methods=["GET"]),
-        Route("/.well-known/openid_configuration/", discovery, methods=["GET"]),
-        Route("/.well-known/openid_sandbox_configuration", discovery, methods=["GET"]),
-        Route("/.well-known/openid_sandbox_configuration/", discovery, methods=["GET"]),
-        Route("/op/v1/jwks", jwks, methods=["GET"]),
-        Route("/v1/openid_connect/userinfo", userinfo, methods=["GET"]),
-    ]
 
 
 async def revoke_token_param(request: Request) -> str:

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from qb_pipeline.sandbox.accounting.account_types import CLASSIFICATION_BY_TYPE
 from qb_pipeline.sandbox.accounting.companies import Company
-from qb_pipeline.sandbox.generate.chart import CLASSIFICATION_BY_TYPE
 
 # Statement order of account types.
 TYPE_ORDER: tuple[str, ...] = (

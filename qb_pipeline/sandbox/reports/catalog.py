@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from qb_pipeline.sandbox.accounting.companies import Company, format_timestamp
+from qb_pipeline.sandbox.accounting.clock import format_timestamp
+from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.reports.account_list import build_account_list
 from qb_pipeline.sandbox.reports.accounts import Chart
 from qb_pipeline.sandbox.reports.balances import build_balance_sheet, build_trial_balance

@@ -55,7 +55,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from qb_pipeline.sandbox.accounting.companies import Company, EntityNotFound
 from qb_pipeline.sandbox.accounting.entities import SINGLETON_ENTITIES, canonical_entity
@@ -73,43 +72,6 @@ class ControlError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-def routes(state: EmulatorState) -> list[BaseRoute]:
-    api = ControlApi(state)
-    company = "/_emulator/companies/{realm_id}"
-    table: list[tuple[str, str, Handler]] = [
-        ("POST", "/_emulator/apps", api.register_app),
-        ("GET", "/_emulator/companies", api.list_companies),
-        ("POST", "/_emulator/tokens", api.issue_tokens),
-        ("GET", "/_emulator/tokens", api.list_tokens),
-        ("GET", "/_emulator/requests", api.list_requests),
-        ("DELETE", "/_emulator/requests", api.clear_requests),
-        ("GET", "/_emulator/faults", api.list_faults),
-        ("POST", "/_emulator/faults", api.add_fault),
-        ("DELETE", "/_emulator/faults", api.clear_faults),
-        ("GET", "/_emulator/limits", api.get_limits),
-        ("PUT", "/_emulator/limits", api.set_limits),
-        ("POST", company + "/clock", api.advance_clock),
-        ("POST", company + "/activity", api.simulate_activity),
-        ("POST", company + "/entities/{entity}", api.create_entity),
-        ("PATCH", company + "/entities/{entity}/{record_id}", api.update_entity),
-        ("DELETE", company + "/entities/{entity}/{record_id}", api.delete_entity),
-        ("POST", "/_emulator/oauth/expire-access-tokens", api.expire_access_tokens),
-        ("POST", "/_emulator/oauth/revoke-refresh-tokens", api.revoke_refresh_tokens),
-        ("PUT", "/_emulator/oauth/rotation", api.set_rotation),
-    ]
-    return [Route(path, _guarded(handler), methods=[method]) for method, path, handler in table]
-
-
-def _guarded(handler: Handler) -> Handler:
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ControlError as error:
-            return JSONResponse({"error": error.message}, status_code=error.status)
-
-    return endpoint
 
 
 # --- request helpers ---------------------------------------------------------------------
@@ -147,6 +109,16 @@ def _boolean(body: dict, name: str) -> bool:
     if not isinstance(value, bool):
         raise ControlError(f"{name}: required, true or false")
     return value
+
+
+def guarded(handler: Handler) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ControlError as error:
+            return JSONResponse({"error": error.message}, status_code=error.status)
+
+    return endpoint
 
 
 class ControlApi:

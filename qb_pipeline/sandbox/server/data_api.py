@@ -1,6 +1,6 @@
 """The v3 data API's wire format: `/v3/company/{realmId}/...` requests to backend calls.
 
-Authentication, rate limits and injected faults happen before these handlers (faults.py);
+Authentication, rate limits and injected faults happen before these handlers (middleware.py);
 here a request is already allowed. Resources under `/v3/company/{realmId}/` (reference
 section 2):
 
@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from qb_pipeline.sandbox.accounting.cdc import (
     CdcError,
@@ -44,11 +43,10 @@ from qb_pipeline.sandbox.accounting.entities import canonical_entity
 from qb_pipeline.sandbox.accounting.query import QueryError, execute_query, parse_query
 from qb_pipeline.sandbox.reports.catalog import ReportError, build_report
 from qb_pipeline.sandbox.server import wire
-from qb_pipeline.sandbox.server.faults import realm_from_path
 from qb_pipeline.sandbox.server.state import EmulatorState
 
 MAX_BATCH_ITEMS = 30
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
 WRITE_OPERATIONS = ("create", "update", "delete", "void")
 NOT_FOUND_PAGE = b"<html><body><h1>404 Not Found</h1></body></html>"
 
@@ -61,17 +59,20 @@ class ApiFaultError(Exception):
         self.fault = fault
 
 
-def routes(state: EmulatorState) -> list[BaseRoute]:
-    api = DataApi(state)
-    return [Route("/v3/{rest:path}", api.dispatch, methods=ALL_METHODS)]
-
-
 def query_fault(error: QueryError) -> wire.Fault:
     return wire.Fault(
         status=400,
         type=error.fault_type,
         errors=(wire.FaultError(message=error.message, detail=error.detail, code=error.code),),
     )
+
+
+def cdc_fault(error: CdcError) -> wire.Fault:
+    if error.kind == "missing":
+        return wire.missing_parameter(error.parameter)
+    if error.kind == "invalid":
+        return wire.invalid_property(error.parameter, error.detail)
+    return wire.unsupported_operation(error.detail)
 
 
 def read_only_fault(operation: str, entity: str, realm_id: str) -> wire.Fault:
@@ -88,7 +89,7 @@ class DataApi:
 
     async def dispatch(self, request: Request) -> Response:
         path = request.url.path
-        realm_id = realm_from_path(path)
+        realm_id = wire.realm_from_path(path)
         if realm_id is None:
             return Response(NOT_FOUND_PAGE, 404, media_type=wire.HTML_CONTENT_TYPE)
         as_json = wire.wants_json(request.headers.get("accept"))
@@ -158,7 +159,7 @@ class DataApi:
             entities = parse_entities(params.get("entities"))
             since = parse_changed_since(params.get("changedSince"), company)
         except CdcError as error:
-            raise ApiFaultError(error.fault) from None
+            raise ApiFaultError(cdc_fault(error)) from None
         return {"CDCResponse": change_data_capture(company, entities, since)}
 
     def _report(self, company: Company, name: str, request: Request) -> dict:

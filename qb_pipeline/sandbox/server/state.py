@@ -1,4 +1,8 @@
-"""Everything one running emulator holds: companies, OAuth grants, faults, limits, logs."""
+"""Everything one running emulator holds: companies, OAuth grants, faults, limits, logs.
+
+`build_state` assembles it from the settings: the generated companies (accounting
+backend), the OAuth authority, an empty fault queue and the rate limiter.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,14 @@ import gc
 import threading
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 from qb_pipeline.sandbox.accounting.companies import EmulatorBackend
 from qb_pipeline.sandbox.accounting.ledger import BASES
+from qb_pipeline.sandbox.generate.company_builder import generate_backend
+from qb_pipeline.sandbox.oauth.backend import OAuthServer
 from qb_pipeline.sandbox.reports.sums import account_index
-
-if TYPE_CHECKING:
-    from qb_pipeline.sandbox.oauth.backend import OAuthServer
-    from qb_pipeline.sandbox.server.faults import FaultQueue
-    from qb_pipeline.sandbox.server.limits import RateLimiter
+from qb_pipeline.sandbox.server.faults import FaultQueue
+from qb_pipeline.sandbox.server.limits import RateLimiter
 
 
 @dataclass
@@ -54,11 +56,6 @@ class EmulatorState:
 
 def build_state(settings: EmulatorSettings) -> EmulatorState:
     """Generate the companies and wire up OAuth, faults and limits for one emulator."""
-    from qb_pipeline.sandbox.generate.company_builder import generate_backend
-    from qb_pipeline.sandbox.oauth.backend import OAuthServer
-    from qb_pipeline.sandbox.server.faults import FaultQueue
-    from qb_pipeline.sandbox.server.limits import RateLimiter
-
     backend = generate_backend(seed=settings.seed, size=settings.size, today=settings.today)
     for company in backend.list_companies():
         # Build the ledgers and the reports' per-account index now, so that the first

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from qb_pipeline.sandbox.accounting.companies import format_time_millis
+from qb_pipeline.sandbox.accounting.clock import format_time_millis
 
 try:
     import orjson
@@ -46,6 +46,14 @@ def time_member(moment: datetime) -> str:
 
 def epoch_millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def realm_from_path(path: str) -> str | None:
+    """The realm id of a /v3/company/{realmId}/... path."""
+    parts = path.split("/", 4)
+    if len(parts) >= 4 and parts[1] == "v3" and parts[2] == "company" and parts[3]:
+        return parts[3]
+    return None
 
 
 def wants_json(accept: str | None) -> bool:
