@@ -17,9 +17,10 @@ Anything else is a fault: unknown resources get 400 "Unsupported Operation" (cod
 writes (POST to an entity, batch create/update/delete, PUT/PATCH/DELETE) get the same fault
 saying the emulator is read-only, and paths outside `/v3/company/{realmId}/` get 404.
 `minorversion` is accepted and ignored, whatever its value: every answer is version 75, as
-the real API does for any value below 75. Clients whose `Accept` header does not name JSON
-get XML, as from the real API (a minimal rendering, see wire.xml_document); JSON clients
-always get JSON. A realm the emulator does not host answers 403 code 3100, like a realm the
+the real API does for any value below 75. Answers are JSON unless the client asks for XML
+(`application/xml` or `text/xml`, without JSON) or sends no Accept header: then XML (a
+minimal rendering, see wire.xml_document). `Accept: */*` gets JSON, as production clients
+that send it (Python's requests does by default) rely on. A realm the emulator does not host answers 403 code 3100, like a realm the
 app is not authorized for.
 """
 

@@ -3,7 +3,7 @@
 Fault bodies in their three real casings (data faults `Fault/Error/Message`, gateway auth
 faults `fault/error/message` with null members, XML `IntuitResponse`), the standard
 response headers, the top-level `time` member, and a minimal JSON-to-XML rendering for
-clients that do not ask for JSON (the real API answers XML unless `Accept` names JSON).
+clients that ask for XML (see `wants_json`).
 """
 
 from __future__ import annotations
@@ -56,9 +56,22 @@ def realm_from_path(path: str) -> str | None:
     return None
 
 
+XML_MEDIA_TYPES: tuple[str, ...] = ("application/xml", "text/xml")
+
+
 def wants_json(accept: str | None) -> bool:
-    """The real API serves XML unless the Accept header names a JSON media type."""
-    return accept is not None and "json" in accept.lower()
+    """JSON unless the client asks for XML, or sends no Accept header at all.
+
+    What production clients see: `Accept: */*` (the default of Python's requests and of
+    curl) and any other header that names neither format get JSON; a header naming JSON
+    gets JSON even if it also names XML; `application/xml` or `text/xml` without JSON get
+    XML, and so does a request with no (or an empty) Accept header."""
+    if accept is None or not accept.strip():
+        return False
+    media_types = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
+    if any("json" in media_type for media_type in media_types):
+        return True
+    return not any(media_type in XML_MEDIA_TYPES for media_type in media_types)
 
 
 def dumps(body: Any) -> bytes:
