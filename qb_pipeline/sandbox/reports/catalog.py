@@ -7,9 +7,10 @@ resource path (400, code 500 "Unsupported Operation"), and so do real report nam
 emulator does not compute (JournalReport, the aging reports, ...), with a detail saying so.
 
 Every report is capped at 400,000 cells: past it the rows stop and the row "Unable to
-display more data. Please reduce the date range." ends the report (reference 4.7). Detail
-reports (GeneralLedger, ProfitAndLossDetail, TransactionList) also stop after six months of
-transactions, with the same row, following Intuit's "six months of detail per request".
+display more data. Please reduce the date range." ends the report, as QuickBooks does.
+That is the only limit on detail reports (GeneralLedger, ProfitAndLossDetail,
+TransactionList) too: Intuit's "about six months of detail per request" is advice, and a
+longer range is served whole while it fits in the cap.
 """
 
 from __future__ import annotations

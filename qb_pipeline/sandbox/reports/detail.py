@@ -12,14 +12,15 @@ as in a real capture) and "Other Income/Expense". TransactionList lists one row 
 transaction: its header account, split, and amount in that account's natural sign (journal
 entries: their total debits). Rows and cells come from report_lines.
 
-Detail rows stop after six months of transactions or at the cell cap, with the truncation
-row last (see reports.py).
+Detail reports cover the whole requested range, however long: like every report they stop
+only at the 400,000-cell cap, with the truncation row last (rows.py). Intuit advises
+keeping detail requests to about six months, but that is advice; the limit it enforces is
+the number of cells.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
 
 from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.accounting.ledger import Posting
@@ -35,7 +36,7 @@ from qb_pipeline.sandbox.reports.detail_lines import (
     row_cells,
     transactions,
 )
-from qb_pipeline.sandbox.reports.periods import ONE_DAY, add_months, fiscal_year_start
+from qb_pipeline.sandbox.reports.periods import ONE_DAY, fiscal_year_start
 from qb_pipeline.sandbox.reports.profit_and_loss import PNL_GROUPS
 from qb_pipeline.sandbox.reports.request import ReportRequest
 from qb_pipeline.sandbox.reports.rows import (
@@ -51,20 +52,14 @@ from qb_pipeline.sandbox.reports.rows import (
 )
 from qb_pipeline.sandbox.reports.sums import ALL, Slices
 
-DETAIL_MONTHS = 6
 
-
-def detail_end(request: ReportRequest) -> tuple[date, bool]:
-    """The last date detail rows cover, and whether the six-month limit cut the range."""
-    limit = add_months(request.start, DETAIL_MONTHS) - ONE_DAY
-    return min(request.end, limit), request.end > limit
-
-
-def _finish(rows: list[dict], width: int, cut: bool) -> list[dict]:
-    """Apply the cell cap to the finished tree; a range cut short also ends in the marker."""
+def _finish(rows: list[dict], width: int, built: CellBudget) -> list[dict]:
+    """Apply the cell cap to the finished tree. `built` is the budget the transaction rows
+    spent while being built: if it ran out, rows were left out and the report ends in the
+    truncation row even when what was kept fits exactly."""
     rows = cap_rows(rows, CellBudget(), width)
     marker = truncation_row(width)
-    if cut and (not rows or rows[-1] != marker):
+    if built.exhausted and (not rows or rows[-1] != marker):
         rows.append(marker)
     return rows
 
@@ -166,7 +161,7 @@ def _row_builder(
 # --- reports ------------------------------------------------------------------------------
 def build_general_ledger(company: Company, request: ReportRequest, chart: Chart) -> ReportBody:
     layout = detail_layout(company, request, LEDGER_COLUMNS)
-    end, cut = detail_end(request)
+    end = request.end
     before = request.start - ONE_DAY
     year_before = fiscal_year_start(request.start, company.fiscal_year_start_month) - ONE_DAY
     slices = Slices(
@@ -191,13 +186,14 @@ def build_general_ledger(company: Company, request: ReportRequest, chart: Chart)
         lambda a: a in chart,
     )
     shown = set(lines) | {a for a, cents in opening.items() if cents}
-    build = _row_builder(chart, layout, Lookup(company, chart), CellBudget())
+    budget = CellBudget()
+    build = _row_builder(chart, layout, Lookup(company, chart), budget)
 
     def own(account_id: str) -> tuple[list[dict], int | None]:
         return build(account_id, lines.get(account_id, []), opening.get(account_id))
 
     rows = _same_type_trees(chart, layout, own, shown)
-    return ReportBody(layout.columns, _finish(rows, layout.width, cut), bool(rows), capped=True)
+    return ReportBody(layout.columns, _finish(rows, layout.width, budget), bool(rows), capped=True)
 
 
 def _same_type_trees(chart: Chart, layout: Layout, own: OwnRows, shown: set[str]) -> list[dict]:
@@ -218,13 +214,14 @@ def _same_type_trees(chart: Chart, layout: Layout, own: OwnRows, shown: set[str]
 
 def build_pnl_detail(company: Company, request: ReportRequest, chart: Chart) -> ReportBody:
     layout = detail_layout(company, request, LEDGER_COLUMNS)
-    end, cut = detail_end(request)
+    end = request.end
     lines = _lines_by_account(
         company.ledger.postings_between(request.basis, request.start, end),
         request,
         lambda a: a in chart and chart[a].is_pnl,
     )
-    build = _row_builder(chart, layout, Lookup(company, chart), CellBudget())
+    budget = CellBudget()
+    build = _row_builder(chart, layout, Lookup(company, chart), budget)
 
     def own(account_id: str) -> tuple[list[dict], int | None]:
         return build(account_id, lines.get(account_id, []), None)
@@ -237,7 +234,7 @@ def build_pnl_detail(company: Company, request: ReportRequest, chart: Chart) -> 
             summary = layout.summary(f"Total for {label}", total)
             groups[group] = (section(layout.header(label), rows, summary), total or 0)
     if not groups:
-        return ReportBody(layout.columns, _finish([], layout.width, cut), False, capped=True)
+        return ReportBody(layout.columns, _finish([], layout.width, budget), False, capped=True)
 
     def total(name: str) -> int:
         return groups[name][1] if name in groups else 0
@@ -272,12 +269,12 @@ def build_pnl_detail(company: Company, request: ReportRequest, chart: Chart) -> 
             )
         )
         rows.append(section(None, None, layout.summary("Net Income", operating + other)))
-    return ReportBody(layout.columns, _finish(rows, layout.width, cut), True, capped=True)
+    return ReportBody(layout.columns, _finish(rows, layout.width, budget), True, capped=True)
 
 
 def build_transaction_list(company: Company, request: ReportRequest, chart: Chart) -> ReportBody:
     layout = detail_layout(company, request, LIST_COLUMNS)
-    end, cut = detail_end(request)
+    end = request.end
     keep = request.keep()
     accounts = request.account_ids
     lookup = Lookup(company, chart)
@@ -301,4 +298,4 @@ def build_transaction_list(company: Company, request: ReportRequest, chart: Char
             break
         line = Line(group, k, head if head is not None else k, amount, None)
         rows.append(data_row(row_cells(makers, line, lookup)))
-    return ReportBody(layout.columns, _finish(rows, layout.width, cut), bool(rows), capped=True)
+    return ReportBody(layout.columns, _finish(rows, layout.width, budget), bool(rows), capped=True)
