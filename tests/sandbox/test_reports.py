@@ -693,7 +693,7 @@ def test_general_ledger_nests_sub_accounts_like_quickbooks(company):
 
 
 def test_columns_parameter_selects_detail_columns(company):
-    gl = report(company, "GeneralLedger", columns="tx_date,account_name,debt_amt,credit_amt,bogus")
+    gl = report(company, "GeneralLedger", columns="tx_date,account_name,debt_amt,credit_amt")
     assert column_keys(gl) == ["tx_date", "account_name", "debt_amt", "credit_amt"]
     checking = top_rows(gl)[0]
     expense = checking["Rows"]["Row"][1]["ColData"]
@@ -701,6 +701,18 @@ def test_columns_parameter_selects_detail_columns(company):
         {"value": "2026-04-10"}, {"value": "Checking", "id": "1"}, {"value": ""},
         {"value": "100.00"},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["GeneralLedger", "ProfitAndLossDetail", "TransactionList"])
+def test_an_unknown_column_key_is_refused_with_a_fault_naming_it(company, name):
+    with pytest.raises(ReportError) as caught:
+        report(company, name, columns="tx_date,account_name,bogus,debt_amt")
+    error = caught.value
+    assert (error.status, error.code) == (400, "2010")
+    assert error.message == "Request has invalid or unsupported property"
+    assert "Property Name:columns" in error.detail
+    assert "'bogus'" in error.detail
+    assert "tx_date" in error.detail  # the keys that exist
 
 
 def test_profit_and_loss_detail_layout(company):

@@ -25,28 +25,23 @@ from collections.abc import Callable, Sequence
 from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.accounting.ledger import Posting
 from qb_pipeline.sandbox.reports.accounts import Chart
-from qb_pipeline.sandbox.reports.detail_lines import (
+from qb_pipeline.sandbox.reports.detail_columns import (
     LEDGER_COLUMNS,
     LIST_COLUMNS,
     Layout,
-    Line,
-    Lookup,
     detail_layout,
-    header_index,
     row_cells,
-    transactions,
+    row_tax,
 )
+from qb_pipeline.sandbox.reports.detail_lines import Line, Lookup, header_index, transactions
 from qb_pipeline.sandbox.reports.periods import ONE_DAY, fiscal_year_start
 from qb_pipeline.sandbox.reports.profit_and_loss import PNL_GROUPS
 from qb_pipeline.sandbox.reports.request import ReportRequest
 from qb_pipeline.sandbox.reports.rows import (
     CellBudget,
     ReportBody,
-    blank_cells,
     cap_rows,
-    cell,
     data_row,
-    money,
     section,
     truncation_row,
 )
@@ -138,20 +133,20 @@ def _row_builder(
         sign = chart[account_id].sign
         rows: list[dict] = []
         if opening is not None and budget.take(layout.width):
-            cells = blank_cells("Beginning Balance", layout.width)
-            for i, key in enumerate(layout.keys):
-                if i and key == "rbal_nat_amount":
-                    cells[i] = cell(money(opening))
-            rows.append(data_row(cells))
+            rows.append(data_row(layout.opening(opening)))
         balance = opening or 0
+        net_balance = balance if layout.tracks_net_balance else None
         total = None
         for group, k, head in lines:
             amount = sign * group[k].amount
             balance += amount
             total = amount if total is None else total + amount
+            line = Line(group, k, head, amount, balance)
+            if net_balance is not None:
+                net_balance += amount - (row_tax(line, lookup) or 0)
+                line.net_balance = net_balance
             if budget.exhausted or not budget.take(layout.width):
                 continue  # keep totals right; QuickBooks truncates rows, not sums
-            line = Line(group, k, head, amount, balance)
             rows.append(data_row(row_cells(makers, line, lookup)))
         return rows, total
 

@@ -1,9 +1,8 @@
-"""How ledger postings become detail-report rows: columns, cells, names, splits.
+"""How ledger postings become detail-report lines: transactions, names, records, splits.
 
-Columns are chosen with `columns=` (keys as in reference 4.2; unknown keys are ignored, and
-none valid means the defaults) and carry `ColType` plus `MetaData` ColKey, the modern form.
-Transaction cells carry ids: `txn_type` the transaction's, `name` the customer/vendor/
-employee's ("" when none), `split_acc`/`other_account`/`account_name` the account's.
+The columns and their cells are in detail_columns.py; this module groups postings into
+transactions, finds each transaction's header account, its party and split, and looks up
+the names and records the cells show (cached for one report).
 
 The split of a line is the transaction's other account: the one other posting of a
 two-sided entry, else the header account (A/R, A/P, the bank) for a line, "-Split-" for the
@@ -12,52 +11,16 @@ header account of a multi-line entry and for every line of a journal entry with 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
 from qb_pipeline.sandbox.accounting.companies import Company, EntityNotFound
 from qb_pipeline.sandbox.accounting.ledger import Posting
 from qb_pipeline.sandbox.reports.accounts import Chart
-from qb_pipeline.sandbox.reports.request import ReportRequest
-from qb_pipeline.sandbox.reports.rows import blank_cells, cell, money
+from qb_pipeline.sandbox.reports.rows import cell
 
 SPLIT = "-Split-"
-
-# key: (title, ColType)
-COLUMN_CATALOG: dict[str, tuple[str, str]] = {
-    "tx_date": ("Date", "Date"),
-    "txn_type": ("Transaction Type", "String"),
-    "doc_num": ("Num", "String"),
-    "is_no_post": ("Posting", "Boolean"),
-    "name": ("Name", "String"),
-    "cust_name": ("Customer", "String"),
-    "vend_name": ("Vendor", "String"),
-    "emp_name": ("Employee", "String"),
-    "klass_name": ("Class", "String"),
-    "dept_name": ("Location", "String"),
-    "memo": ("Memo/Description", "String"),
-    "account_name": ("Account", "String"),
-    "account_num": ("Account #", "String"),
-    "split_acc": ("Split", "String"),
-    "other_account": ("Split", "String"),
-    "debt_amt": ("Debit", "Money"),
-    "credit_amt": ("Credit", "Money"),
-    "debt_home_amt": ("Debit (home currency)", "Money"),
-    "credit_home_amt": ("Credit (home currency)", "Money"),
-    "subt_nat_amount": ("Amount", "Money"),
-    "subt_nat_home_amount": ("Amount (home currency)", "Money"),
-    "rbal_nat_amount": ("Balance", "Money"),
-}
-LEDGER_COLUMNS = (
-    "tx_date", "txn_type", "doc_num", "name", "memo", "split_acc", "subt_nat_amount",
-    "rbal_nat_amount",
-)  # fmt: skip
-LIST_COLUMNS = (
-    "tx_date", "txn_type", "doc_num", "is_no_post", "name", "dept_name", "memo", "account_name",
-    "other_account", "subt_nat_amount",
-)  # fmt: skip
-AMOUNT_KEYS = ("subt_nat_amount", "subt_nat_home_amount")
 
 TXN_LABELS: dict[str, str] = {
     "Invoice": "Invoice",
@@ -102,6 +65,8 @@ class Lookup:
         self.company = company
         self.chart = chart
         self._cache: dict[tuple[str, str], str] = {}
+        self._records: dict[tuple[str, str], dict] = {}
+        self._lines: dict[tuple[str, str], dict[str, dict]] = {}
 
     def _record_field(self, entity: str, record_id: str, field: str) -> str:
         key = (entity, record_id)
@@ -141,6 +106,39 @@ class Lookup:
         self._cache[key] = label
         return label
 
+    def record(self, entity: str, record_id: str) -> dict:
+        """The stored transaction (an empty dict if it is gone)."""
+        key = ("record:" + entity, record_id)
+        found = self._records.get(key)
+        if found is None:
+            try:
+                found = self.company.get(entity, record_id)
+            except EntityNotFound:
+                found = {}
+            self._records[key] = found
+        return found
+
+    def line_detail(self, p: Posting) -> dict:
+        """The detail object (SalesItemLineDetail, ...) of the record line behind `p`."""
+        if p.line_id is None:
+            return {}
+        key = (p.txn_type, p.txn_id)
+        lines = self._lines.get(key)
+        if lines is None:
+            lines = {}
+            for line in self.record(p.txn_type, p.txn_id).get("Line", []):
+                detail = next((v for k, v in line.items() if k.endswith("Detail")), None)
+                if line.get("Id") is not None and isinstance(detail, dict):
+                    lines[str(line["Id"])] = detail
+            self._lines[key] = lines
+        return lines.get(p.line_id, {})
+
+    def list_name(self, entity: str, ref: dict | None) -> str:
+        """The Name of a referenced list record (Term, PaymentMethod, ...); "" if none."""
+        if not ref or not ref.get("value"):
+            return ""
+        return self._record_field(entity, ref["value"], "Name")
+
     def account_cell(self, account_id: str) -> dict:
         account = self.chart.by_id.get(account_id)
         return cell(account.full_label if account else "", account_id)
@@ -155,9 +153,11 @@ class Line:
     header: int | None
     amount: int
     balance: int | None
+    net_balance: int | None = None  # the running balance net of sales tax, when asked for
 
 
-def _split(line: Line, lookup: Lookup) -> dict:
+def split(line: Line, lookup: Lookup) -> dict:
+    """The Split cell: the transaction's other account, or -Split- (see the module doc)."""
     group, k, head = line.group, line.index, line.header
     if len(group) == 1:
         return cell("", "")
@@ -173,109 +173,9 @@ def _split(line: Line, lookup: Lookup) -> dict:
     return cell(SPLIT, "")
 
 
-def _party(group: list[Posting]) -> tuple[str | None, str | None]:
+def party(group: list[Posting]) -> tuple[str | None, str | None]:
+    """The transaction's customer, vendor or employee: the first posting that names one."""
     for p in group:
         if p.name_id:
             return p.name_type, p.name_id
     return None, None
-
-
-def _name_cell(wanted: str | None) -> CellMaker:
-    def make(line: Line, p: Posting, lookup: Lookup) -> dict:
-        name_type, name_id = _party(line.group)
-        if wanted and (name_type or "").lower() != wanted:
-            return cell("", "")
-        return cell(lookup.party(name_type, name_id), name_id or "")
-
-    return make
-
-
-def _account_number(line: Line, p: Posting, lookup: Lookup) -> dict:
-    account = lookup.chart.by_id.get(p.account_id)
-    return cell(account.number if account else "")
-
-
-CellMaker = Callable[[Line, Posting, Lookup], dict]
-# One maker per column key, so a row is a list comprehension over the chosen keys.
-CELL_MAKERS: dict[str, CellMaker] = {
-    "tx_date": lambda line, p, lookup: cell(p.txn_date.isoformat()),
-    "txn_type": lambda line, p, lookup: cell(lookup.txn_label(p.txn_type, p.txn_id), p.txn_id),
-    "doc_num": lambda line, p, lookup: cell(p.doc_number or ""),
-    "is_no_post": lambda line, p, lookup: cell("Yes"),
-    "name": _name_cell(None),
-    "cust_name": _name_cell("customer"),
-    "vend_name": _name_cell("vendor"),
-    "emp_name": _name_cell("employee"),
-    "klass_name": lambda line, p, lookup: cell(lookup.dimension("Class", p.class_id), p.class_id),
-    "dept_name": lambda line, p, lookup: cell(
-        lookup.dimension("Department", p.department_id), p.department_id
-    ),
-    "memo": lambda line, p, lookup: cell(p.memo or ""),
-    "account_name": lambda line, p, lookup: lookup.account_cell(p.account_id),
-    "account_num": _account_number,
-    "split_acc": lambda line, p, lookup: _split(line, lookup),
-    "other_account": lambda line, p, lookup: _split(line, lookup),
-    "debt_amt": lambda line, p, lookup: cell(money(p.amount) if p.amount > 0 else ""),
-    "credit_amt": lambda line, p, lookup: cell(money(-p.amount) if p.amount < 0 else ""),
-    "subt_nat_amount": lambda line, p, lookup: cell(money(line.amount)),
-    "rbal_nat_amount": lambda line, p, lookup: cell(money(line.balance)),
-}
-CELL_MAKERS["debt_home_amt"] = CELL_MAKERS["debt_amt"]
-CELL_MAKERS["credit_home_amt"] = CELL_MAKERS["credit_amt"]
-CELL_MAKERS["subt_nat_home_amount"] = CELL_MAKERS["subt_nat_amount"]
-
-
-def row_cells(makers: Sequence[CellMaker], line: Line, lookup: Lookup) -> list[dict]:
-    p = line.group[line.index]
-    return [make(line, p, lookup) for make in makers]
-
-
-# --- shared layout ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Layout:
-    keys: tuple[str, ...]
-    columns: list[dict]
-
-    @property
-    def width(self) -> int:
-        return len(self.keys)
-
-    @property
-    def makers(self) -> list[CellMaker]:
-        return [CELL_MAKERS[key] for key in self.keys]
-
-    def summary(self, label: str, amount: int | None) -> list[dict]:
-        """A total line: the label, then the amount under Amount, blanks elsewhere."""
-        cells = blank_cells(label, self.width)
-        for i, key in enumerate(self.keys):
-            if i and key in AMOUNT_KEYS:
-                cells[i] = cell(money(amount))
-        return cells
-
-    def header(self, label: str, id_: str | None = None) -> list[dict]:
-        return blank_cells(label, self.width, id_)
-
-
-def detail_layout(company: Company, request: ReportRequest, defaults: tuple[str, ...]) -> Layout:
-    keys = tuple(k for k in request.columns or () if k in COLUMN_CATALOG) or defaults
-    if keys is LIST_COLUMNS and not _tracks_departments(company):
-        keys = tuple(k for k in keys if k != "dept_name")
-    terminology = accounting_prefs(company).get("DepartmentTerminology") or "Location"
-    columns = []
-    for key in keys:
-        title, col_type = COLUMN_CATALOG[key]
-        if key == "dept_name":
-            title = terminology
-        columns.append(
-            {"ColTitle": title, "ColType": col_type, "MetaData": [{"Name": "ColKey", "Value": key}]}
-        )
-    return Layout(keys, columns)
-
-
-def accounting_prefs(company: Company) -> dict:
-    prefs = company.records("Preferences")
-    return (prefs[0].get("AccountingInfoPrefs") or {}) if prefs else {}
-
-
-def _tracks_departments(company: Company) -> bool:
-    return bool(accounting_prefs(company).get("TrackDepartments"))

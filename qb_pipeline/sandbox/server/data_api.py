@@ -20,8 +20,8 @@ saying the emulator is read-only, and paths outside `/v3/company/{realmId}/` get
 the real API does for any value below 75. Answers are JSON unless the client asks for XML
 (`application/xml` or `text/xml`, without JSON) or sends no Accept header: then XML (a
 minimal rendering, see wire.xml_document). `Accept: */*` gets JSON, as production clients
-that send it (Python's requests does by default) rely on. A realm the emulator does not host answers 403 code 3100, like a realm the
-app is not authorized for.
+that send it (Python's requests does by default) rely on. A realm the emulator does not
+host answers 403 code 3100, like a realm the app is not authorized for.
 """
 
 from __future__ import annotations
