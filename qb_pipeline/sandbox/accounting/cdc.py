@@ -1,4 +1,4 @@
-"""Change Data Capture (reference section 5): what changed in a company since a moment.
+"""Change Data Capture: what changed in a company since a moment.
 
 Rules kept here, away from HTTP: entity names are case-insensitive; `changedSince` may be a
 date or a date-time (with an offset, `Z`, or none = company-local) no older than 30 days on

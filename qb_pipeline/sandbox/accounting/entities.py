@@ -41,7 +41,7 @@ TRANSACTION_ENTITIES: tuple[str, ...] = (
 # Singletons: one record, Id "1".
 SINGLETON_ENTITIES: tuple[str, ...] = ("CompanyInfo", "Preferences")
 
-# Every entity the reference lists as queryable (section 3.3). Those the emulator does not
+# Every entity Intuit lists as queryable. Those the emulator does not
 # generate answer with an empty result, as they would for a company that has none.
 QUERYABLE_ENTITIES: tuple[str, ...] = (
     "Account",
@@ -85,7 +85,7 @@ QUERYABLE_ENTITIES: tuple[str, ...] = (
     "VendorCredit",
 )
 
-# Entities CDC refuses (reference section 5).
+# Entities CDC refuses.
 CDC_UNSUPPORTED: frozenset[str] = frozenset(
     {"JournalCode", "TaxAgency", "TimeActivity", "TaxCode", "TaxRate"}
 )

@@ -1,8 +1,8 @@
 """The emulator's OAuth 2.0 / OpenID Connect authority. No HTTP here.
 
 It holds the registered apps, the users who can sign in, pending authorization requests,
-authorization codes, grants and their tokens, and applies Intuit's rules to them
-(reference qbo-api.md section 1):
+authorization codes, grants and their tokens, and applies the rules of Intuit's OAuth 2.0
+service to them (the sandbox README lists them too):
 
 - codes are single use and live 5 minutes; a second exchange fails with `invalid_grant`
   and revokes every token issued from that code;
@@ -161,7 +161,7 @@ class OAuthError(Exception):
 class AuthenticationError(Exception):
     """The bearer token cannot be used; `detail` is Intuit's wording for why.
 
-    The /v3 layer answers 401 with fault code 3200 and this detail (reference 6.2).
+    The /v3 layer answers 401 with fault code 3200 and this detail, as Intuit's gateway does.
     """
 
     def __init__(self, detail: str) -> None:
@@ -173,7 +173,7 @@ class AuthorizationError(Exception):
     """A live token used for a company (or an API) it was not granted.
 
     The /v3 layer answers 403 with code 3100 ApplicationAuthorizationFailed, Intuit's answer
-    when an app calls a realm it is not authorized for (reference 6.3), rather than
+    when an app calls a realm it is not authorized for (as Intuit answers such a call), rather than
     401/3201, which would tell clients to refresh a token that cannot help.
     """
 
@@ -389,7 +389,7 @@ class OAuthServer:
         self.strict_rotation = strict_rotation
         self.same_token_window_seconds = SAME_TOKEN_WINDOW_SECONDS
         # How long a stale refresh token still works (answering with the current one).
-        # 0 = rejected at once, the strict default the reference recommends for tests.
+        # 0 = rejected at once, the strict default, best for tests.
         self.stale_grace_seconds = 0
         self._offset = timedelta(0)
         self._lock = threading.RLock()
@@ -619,7 +619,7 @@ class OAuthServer:
             if record is None or record.client_id != client_id:
                 raise OAuthError("invalid_grant")
             if record.used:
-                # A replayed code poisons the grant issued from it (reference 1.3).
+                # A replayed code poisons the grant issued from it (Intuit's documented rule).
                 if record.grant_id is not None:
                     self._grants[record.grant_id].revoked = True
                 raise OAuthError("invalid_grant")
@@ -633,7 +633,7 @@ class OAuthServer:
     def refresh(
         self, client_id: str, refresh_token: str, include_hard_expiry: bool = False
     ) -> dict:
-        """grant_type=refresh_token with Intuit's rotation rules (reference 1.5)."""
+        """grant_type=refresh_token with Intuit's rotation rules."""
         with self._lock:
             now = self.now()
             record = self._refresh.get(refresh_token)
@@ -712,7 +712,7 @@ class OAuthServer:
         issuer: str,
         with_id_token: bool,
     ) -> dict:
-        """A new access token for the grant and the token-endpoint JSON (reference 1.4)."""
+        """A new access token for the grant and the token-endpoint JSON, Intuit's members."""
         access = _AccessToken(
             _new_access_token(),
             grant.id,

@@ -317,7 +317,7 @@ async def revoke_token_param(request: Request) -> str:
 
 
 def discovery_document(origin: str) -> dict:
-    """Intuit's OpenID configuration (reference 1.1) with every URL on `origin`.
+    """Intuit's OpenID configuration document with every URL on `origin`.
 
     Intuit's production and sandbox documents differ only in `userinfo_endpoint`'s host;
     here both hosts are this origin, so both paths serve this one document.

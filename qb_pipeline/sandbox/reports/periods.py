@@ -114,7 +114,7 @@ _MACRO_BUILDERS = (
     _days, _weeks, _months, _FISCAL_QUARTER, _FISCAL_YEAR, _CALENDAR_QUARTER, _CALENDAR_YEAR,
 )  # fmt: skip
 
-# Every macro name, in the order of the reference table, then the calendar extras.
+# Every macro name, in the order of Intuit's table, then the calendar extras.
 MACRO_NAMES: tuple[str, ...] = tuple(
     name for builder in _MACRO_BUILDERS for name in builder(date(2000, 1, 1), 1)
 )

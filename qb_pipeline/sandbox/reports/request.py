@@ -123,7 +123,7 @@ def _date_range(
     fiscal_month = company.fiscal_year_start_month
     if start is not None and end is not None:
         # Explicit dates win over a macro. A lone start_date or end_date is ignored, as
-        # QuickBooks does with a lone end_date (reference 4.2): the macro range applies.
+        # QuickBooks does with a lone end_date: the macro range applies.
         if start > end:
             raise invalid_parameter(
                 "start_date", params["start_date"], "start_date must not be after end_date."

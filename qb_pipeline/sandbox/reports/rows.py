@@ -146,7 +146,7 @@ class CellBudget:
 
 
 def truncation_row(width: int) -> dict:
-    """The row QuickBooks appends when it stops at the cap (reference 4.7)."""
+    """The row QuickBooks appends when it stops at the cap."""
     return data_row(blank_cells(TRUNCATION_MESSAGE, width))
 
 

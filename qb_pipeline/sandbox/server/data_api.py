@@ -1,8 +1,7 @@
 """The v3 data API's wire format: `/v3/company/{realmId}/...` requests to backend calls.
 
 Authentication, rate limits and injected faults happen before these handlers (middleware.py);
-here a request is already allowed. Resources under `/v3/company/{realmId}/` (reference
-section 2):
+here a request is already allowed. Resources under `/v3/company/{realmId}/`:
 
 - `GET query?query=<statement>`, or `POST query` with the statement as body
   (`application/text` or `text/plain`) -> `{"QueryResponse": {...}, "time"}`.

@@ -1,6 +1,6 @@
 """QuickBooks Online's request limits, enforced per (app, realm) like Intuit's gateway.
 
-The real limits (reference section 7): 500 requests per rolling minute and 10 per second for
+The real limits, as Intuit documents them: 500 requests per rolling minute and 10 per second for
 each realm and app, at most 10 requests in flight, and 40 batch requests per minute. A
 request over any of them is answered 429 by the middleware; it does not use up budget, so a
 client that backs off recovers as soon as the oldest admitted request leaves the window.

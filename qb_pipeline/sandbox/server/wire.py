@@ -146,7 +146,7 @@ class Fault:
 
 
 def _gateway_body(fault: Fault, moment: datetime) -> dict:
-    """The lower-case envelope Intuit's gateway answers with (reference 6.2)."""
+    """The lower-case envelope Intuit's gateway answers with."""
     return {
         "warnings": None,
         "intuitObject": None,
@@ -212,7 +212,7 @@ THROTTLE_MESSAGE = "message=ThrottleExceeded; errorCode=003001; statusCode=429"
 
 
 def throttle_fault(retry_after: int | None = None) -> Fault:
-    """429 ThrottleExceeded (reference 6.3); `Retry-After` only when asked for."""
+    """429 ThrottleExceeded; `Retry-After` only when asked for."""
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     return Fault(
         status=429,

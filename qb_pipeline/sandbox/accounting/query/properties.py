@@ -20,7 +20,7 @@ _TXN = (
     "TxnTaxDetail LinkedTxn CustomField DepartmentRef ClassRef TxnSource GlobalTaxCalculation"
 )
 
-# Properties the reference documents per entity, known even when no record carries them.
+# Properties Intuit documents per entity, known even when no record carries them.
 # Anything a stored record carries is known too.
 DOCUMENTED: dict[str, frozenset[str]] = {
     "Account": words(
