@@ -8,7 +8,7 @@ tests and benchmarks); everything else is internal to the emulator. The layout, 
 - `reports/`: reports computed from the ledger, one module per report family.
 - `generate/`: the deterministic generated companies and their later activity.
 - `oauth/`: the OAuth 2.0 / OpenID Connect authority (`backend.py`) and its pages and
-  endpoints (`routes.py`).
+  endpoints (`endpoints.py`).
 - `server/`: the HTTP side: app, route table, request middleware (auth, limits, faults),
   wire format, control API, the running state and how to start it.
 - `testing/`: aids for tests and the demo (a scripted person at the consent pages); not

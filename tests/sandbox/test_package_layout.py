@@ -56,7 +56,11 @@ def test_backends_import_no_http_and_nothing_of_the_server():
         target = SANDBOX / part
         files += [target] if target.is_file() else sources(target)
     assert len(files) > 20  # every backend module is scanned
-    forbidden = (*HTTP_LIBRARIES, "qb_pipeline.sandbox.server", "qb_pipeline.sandbox.oauth.routes")
+    forbidden = (
+        *HTTP_LIBRARIES,
+        "qb_pipeline.sandbox.server",
+        "qb_pipeline.sandbox.oauth.endpoints",
+    )
     assert offenders(files, forbidden) == []
 
 

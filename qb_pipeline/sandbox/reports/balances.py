@@ -15,13 +15,6 @@ from dataclasses import dataclass
 
 from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.reports.accounts import Chart
-from qb_pipeline.sandbox.reports.columns import (
-    ReportColumn,
-    column_json,
-    dimension_bucket,
-    label_column,
-    summary_columns,
-)
 from qb_pipeline.sandbox.reports.periods import ONE_DAY, fiscal_year_start
 from qb_pipeline.sandbox.reports.request import ReportRequest
 from qb_pipeline.sandbox.reports.rows import (
@@ -36,6 +29,13 @@ from qb_pipeline.sandbox.reports.rows import (
     money,
     money_cells,
     section,
+)
+from qb_pipeline.sandbox.reports.summary_columns import (
+    ReportColumn,
+    column_json,
+    dimension_bucket,
+    label_column,
+    summary_columns,
 )
 from qb_pipeline.sandbox.reports.sums import ALL, Slices
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.reports.accounts import Chart
 from qb_pipeline.sandbox.reports.balances import balance_slices
-from qb_pipeline.sandbox.reports.columns import column_json, label_column
 from qb_pipeline.sandbox.reports.periods import ONE_DAY
 from qb_pipeline.sandbox.reports.request import ReportRequest
 from qb_pipeline.sandbox.reports.rows import (
@@ -30,6 +29,7 @@ from qb_pipeline.sandbox.reports.rows import (
     money_cells,
     section,
 )
+from qb_pipeline.sandbox.reports.summary_columns import column_json, label_column
 
 OPERATING_TYPES = (
     "Accounts Receivable", "Other Current Asset", "Accounts Payable", "Credit Card",

@@ -11,13 +11,6 @@ from __future__ import annotations
 
 from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.reports.accounts import Chart
-from qb_pipeline.sandbox.reports.columns import (
-    ReportColumn,
-    column_json,
-    dimension_bucket,
-    label_column,
-    summary_columns,
-)
 from qb_pipeline.sandbox.reports.periods import ONE_DAY
 from qb_pipeline.sandbox.reports.request import ReportRequest
 from qb_pipeline.sandbox.reports.rows import (
@@ -30,6 +23,13 @@ from qb_pipeline.sandbox.reports.rows import (
     minus,
     money_cells,
     section,
+)
+from qb_pipeline.sandbox.reports.summary_columns import (
+    ReportColumn,
+    column_json,
+    dimension_bucket,
+    label_column,
+    summary_columns,
 )
 from qb_pipeline.sandbox.reports.sums import Slices
 

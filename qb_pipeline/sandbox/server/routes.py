@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from qb_pipeline.sandbox.oauth.routes import DECIDE_PATH, SIGN_IN_PATH, OAuthEndpoints
+from qb_pipeline.sandbox.oauth.endpoints import DECIDE_PATH, SIGN_IN_PATH, OAuthEndpoints
 from qb_pipeline.sandbox.server.control import ControlApi, guarded
 from qb_pipeline.sandbox.server.data_api import DataApi
 from qb_pipeline.sandbox.server.state import EmulatorState

@@ -2,7 +2,7 @@
 
 Lexer (lexer.py) and grammar (parser.py) turn a statement into an immutable `Query` or a
 `QueryError` carrying QBO's fault code; evaluation (evaluate.py) runs it against one
-company's records over cached per-entity snapshots (snapshots.py, columns.py).
+company's records over cached per-entity snapshots (snapshots.py, comparable.py).
 """
 
 from qb_pipeline.sandbox.accounting.query.errors import QueryError

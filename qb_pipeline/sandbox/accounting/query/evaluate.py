@@ -1,7 +1,7 @@
 """The QBO query language's evaluation: run a parsed `Query` against one company's records.
 
 Lexer (lexer.py), grammar (parser.py), known properties (properties.py), comparable
-columns (columns.py) and per-entity snapshots (snapshots.py) are the other parts; this
+values (comparable.py) and per-entity snapshots (snapshots.py) are the other parts; this
 module turns conditions into predicates, narrows sorted windows and pages the result.
 
 `parse_query(text)` returns an immutable `Query` or raises `QueryError` carrying QBO's fault
@@ -55,7 +55,7 @@ from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.accounting.entities import (
     LIST_ENTITIES,
 )
-from qb_pipeline.sandbox.accounting.query.columns import NO_MATCH, Column
+from qb_pipeline.sandbox.accounting.query.comparable import NO_MATCH, Column
 from qb_pipeline.sandbox.accounting.query.errors import invalid
 from qb_pipeline.sandbox.accounting.query.parser import COMPARISONS, Condition, Literal, Query
 from qb_pipeline.sandbox.accounting.query.snapshots import MATCH_CACHE_SIZE, Snapshot, snapshot_of

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from qb_pipeline.sandbox.accounting.companies import Company
-from qb_pipeline.sandbox.accounting.query.columns import Column
+from qb_pipeline.sandbox.accounting.query.comparable import Column
 from qb_pipeline.sandbox.accounting.query.errors import invalid
 from qb_pipeline.sandbox.accounting.query.properties import DOCUMENTED, HEADER, METADATA_FIELDS
 
