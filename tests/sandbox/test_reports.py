@@ -896,6 +896,7 @@ def test_aged_receivables_buckets_the_open_invoice_by_days_past_due(company):
     assert aging["Header"]["EndPeriod"] == "2026-04-29"
     assert "ReportBasis" not in aging["Header"]
     assert aging_row(aging, "TOTAL") == ["", "", "", "350.00", "", "350.00"]
+    assert aging_row(aging, "Amy's Bird Sanctuary") == ["", "", "", "350.00", "", "350.00"]
     # Before Payment 2 the whole 550.00 was open, 35 days old; Invoice 1 was paid already.
     march = report(company, "AgedReceivables", report_date="2026-03-10")
     assert aging_row(march, "TOTAL") == ["", "", "550.00", "", "", "550.00"]
@@ -912,10 +913,10 @@ def test_aged_payables_and_the_detail_list_the_open_bill(company):
     assert bucket["Header"]["ColData"][0]["value"] == "31 - 60 days past due"
     (bill,) = bucket["Rows"]["Row"]
     assert [c["value"] for c in bill["ColData"]] == [
-        "2026-03-01", "Bill", "B-77", bill["ColData"][3]["value"], "2026-03-01", "59",
-        "1200.00", "1200.00",
+        "2026-03-01", "Bill", "B-77", "Norton Lumber", "2026-03-01", "59", "1200.00", "1200.00",
     ]  # fmt: skip
     assert bill["ColData"][1]["id"] == "1"
+    assert bill["ColData"][3]["id"] == "1"
     assert bucket["Summary"]["ColData"][0]["value"] == "Total for 31 - 60 days past due"
     assert top_rows(detail)[-1]["group"] == "GrandTotal"
 
