@@ -36,11 +36,14 @@ from datetime import date, timedelta
 
 import httpx
 
-from qb_pipeline.sandbox.app import create_app
-from qb_pipeline.sandbox.models import Company
-from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
-from qb_pipeline.sandbox.server import RunningEmulator, start_in_thread
-from qb_pipeline.sandbox.state import EmulatorSettings
+from qb_pipeline.sandbox import (
+    DEMO_CLIENT_ID,
+    Company,
+    EmulatorSettings,
+    RunningEmulator,
+    create_app,
+    start_in_thread,
+)
 
 PAGE_TARGET_MS = 50.0
 PAGE_SIZE = 1000

@@ -33,9 +33,8 @@ from qb_pipeline.goals import editing
 from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.store import GoalStore
 from qb_pipeline.launcher import submit_goals_run
-from qb_pipeline.sandbox.consent import callback_params, consent
-from qb_pipeline.sandbox.server import free_port, start_in_thread
-from qb_pipeline.sandbox.state import EmulatorSettings
+from qb_pipeline.sandbox import EmulatorSettings, free_port, start_in_thread
+from qb_pipeline.sandbox.testing.consent import callback_params, consent
 
 ORG = "bench"
 EDITOR = "editor@bench.example"

@@ -43,7 +43,7 @@ from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import add_months
 from qb_pipeline.goals.store import GoalStore
 from qb_pipeline.goals.validate import validate_loaded
-from qb_pipeline.sandbox.chart import CHART
+from qb_pipeline.sandbox import CHART
 
 ORG = "bench"
 REALM = "r1"

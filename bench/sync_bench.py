@@ -138,7 +138,7 @@ def connect_org(env: dict[str, str]) -> str:
     """Organization `bench` connected to the emulator's demo company; its realm id."""
     from qb_pipeline.config import load_settings
     from qb_pipeline.connections import IntegrationService
-    from qb_pipeline.sandbox.consent import callback_params, consent
+    from qb_pipeline.sandbox.testing.consent import callback_params, consent
 
     service = IntegrationService(load_settings(env))
     service.create_org(ORG, "Bench Inc")

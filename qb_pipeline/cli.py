@@ -84,8 +84,7 @@ def sandbox_serve(
     strict_rotation: bool,
 ) -> None:
     """Serve the emulator until interrupted."""
-    from qb_pipeline.sandbox.server import serve_forever
-    from qb_pipeline.sandbox.state import EmulatorSettings
+    from qb_pipeline.sandbox import EmulatorSettings, serve_forever
 
     settings = EmulatorSettings(
         seed=seed,

@@ -24,9 +24,8 @@ from qb_pipeline.connections.crypto import ensure_demo_secret_key
 from qb_pipeline.connections.errors import NotFound
 from qb_pipeline.connections.service import IntegrationService
 from qb_pipeline.connections.status_text import status_lines
-from qb_pipeline.sandbox.consent import callback_params, consent
-from qb_pipeline.sandbox.server import start_in_thread
-from qb_pipeline.sandbox.state import EmulatorSettings
+from qb_pipeline.sandbox import EmulatorSettings, start_in_thread
+from qb_pipeline.sandbox.testing.consent import callback_params, consent
 from qb_pipeline.sync import Progress
 
 DEMO_ORG = "demo"

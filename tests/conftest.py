@@ -14,7 +14,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 if TYPE_CHECKING:
-    from qb_pipeline.sandbox.server import RunningEmulator
+    from qb_pipeline.sandbox import RunningEmulator
 
 # A fixed "today" keeps generated companies, reports and expectations stable.
 TEST_TODAY = date(2026, 11, 15)
@@ -24,8 +24,7 @@ TEST_SEED = 7
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[RunningEmulator]:
     """One shared small emulator, rate limits off. Tests must not change its data."""
-    from qb_pipeline.sandbox.server import start_in_thread
-    from qb_pipeline.sandbox.state import EmulatorSettings
+    from qb_pipeline.sandbox import EmulatorSettings, start_in_thread
 
     running = start_in_thread(
         EmulatorSettings(seed=TEST_SEED, size="small", today=TEST_TODAY, limits_enabled=False)
@@ -38,8 +37,7 @@ def emulator() -> Iterator[RunningEmulator]:
 def emulators(**defaults: object) -> Iterator[Callable[..., RunningEmulator]]:
     """A factory of private emulators (seed, size and today of the tests unless overridden),
     all stopped when the block ends; fixtures of any scope build on it."""
-    from qb_pipeline.sandbox.server import start_in_thread
-    from qb_pipeline.sandbox.state import EmulatorSettings
+    from qb_pipeline.sandbox import EmulatorSettings, start_in_thread
 
     started: list[RunningEmulator] = []
 

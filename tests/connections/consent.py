@@ -1,6 +1,6 @@
 """The scripted consent driver lives in the package (the demo uses it too)."""
 
-from qb_pipeline.sandbox.consent import (
+from qb_pipeline.sandbox.testing.consent import (
     DEMO_EMAIL,
     DEMO_PASSWORD,
     browser_traffic_unlogged,

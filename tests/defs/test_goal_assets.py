@@ -22,7 +22,7 @@ from qb_pipeline.goals.loader import load_goals
 from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import month_end
 from qb_pipeline.goals.store import GoalStore
-from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
+from qb_pipeline.sandbox import DEMO_CLIENT_ID
 from qb_pipeline.sync import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import ADMIN, EDITOR, add_team, connect_company

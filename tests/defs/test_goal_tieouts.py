@@ -36,7 +36,7 @@ from qb_pipeline.defs.instance import open_instance
 from qb_pipeline.goals.catalog import read_fiscal_year_start_month
 from qb_pipeline.goals.loader import load_goals
 from qb_pipeline.goals.store import GoalStore
-from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
+from qb_pipeline.sandbox import DEMO_CLIENT_ID
 from qb_pipeline.sync import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import EDITOR, add_team, companies, connect_company

@@ -22,7 +22,7 @@ from qb_pipeline.defs.quickbooks.token_health import (
     build_token_health_sensor,
     warn_days,
 )
-from qb_pipeline.sandbox.oauth import HARD_EXPIRY_SECONDS, REFRESH_TOKEN_SECONDS
+from qb_pipeline.sandbox import HARD_EXPIRY_SECONDS, REFRESH_TOKEN_SECONDS
 from tests.connections.conftest import ADMIN, add_team, connect_company, issued_tokens
 from tests.defs.conftest import ORG
 from tests.defs.test_freshness import run_checks

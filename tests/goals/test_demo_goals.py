@@ -10,7 +10,7 @@ import duckdb
 from qb_pipeline.goals.compute import compute
 from qb_pipeline.goals.periods import add_months, month_end
 from qb_pipeline.goals.validate import validate_paths
-from qb_pipeline.sandbox.chart import CHART
+from qb_pipeline.sandbox import CHART
 
 DEMO_GOALS = Path(__file__).resolve().parents[2] / "goal_models" / "demo"
 PNL_GROUPS = {

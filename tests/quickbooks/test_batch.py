@@ -10,7 +10,7 @@ import pytest
 
 from qb_pipeline.quickbooks import AuthenticationError, ServerError
 from qb_pipeline.quickbooks.client import BatchItemError
-from qb_pipeline.sandbox.models import Company
+from qb_pipeline.sandbox import Company
 from tests.quickbooks.conftest import inject, request_log
 from tests.quickbooks.test_faults_and_auth import expire_access_tokens, statuses
 

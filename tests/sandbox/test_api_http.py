@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+import requests
 
-from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
-from qb_pipeline.sandbox.server import RunningEmulator
+from qb_pipeline.sandbox.oauth.backend import DEMO_CLIENT_ID
+from qb_pipeline.sandbox.server.runner import RunningEmulator
 
 JSON = "application/json;charset=UTF-8"
 NS = {"q": "http://schema.intuit.com/finance/v3"}
@@ -379,8 +380,8 @@ def test_report_errors_are_faults(api):
     assert TIME_MILLIS.match(body["time"])
 
 
-# --- XML for clients that do not ask for JSON ------------------------------------------------
-def test_query_answers_xml_when_accept_does_not_name_json(api):
+# --- XML for clients that ask for it, JSON otherwise -------------------------------------------
+def test_query_answers_xml_when_accept_asks_for_xml(api):
     response = api.get(
         "query",
         params={"query": "select * from Customer maxresults 2"},
@@ -400,9 +401,11 @@ def test_query_answers_xml_when_accept_does_not_name_json(api):
     assert customers[0].find("q:CurrencyRef", NS).text == "USD"
 
 
-def test_faults_are_xml_for_xml_clients(api):
-    response = api.get("customer/987654321", headers={"Accept": "*/*"})
+@pytest.mark.parametrize("accept", ["application/xml", "text/xml", "text/xml; charset=utf-8"])
+def test_faults_are_xml_for_xml_clients(api, accept):
+    response = api.get("customer/987654321", headers={"Accept": accept})
     assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/xml")
     root = ET.fromstring(response.content)
     fault = root.find("q:Fault", NS)
     assert fault.attrib == {"type": "ValidationFault"}
@@ -423,10 +426,52 @@ def test_reports_are_an_xml_report_root_for_xml_clients(api):
     assert root.find("q:Header/q:ReportName", NS).text == "BalanceSheet"
 
 
+@pytest.mark.parametrize("accept", ["*/*", "text/html, */*;q=0.8", "application/octet-stream"])
+def test_clients_that_do_not_ask_for_xml_get_json(api, accept):
+    for resource, params in (
+        ("preferences", {}),
+        ("query", {"query": "select * from Customer maxresults 2"}),
+        ("reports/ProfitAndLoss", {"start_date": "2026-01-01", "end_date": "2026-03-31"}),
+    ):
+        response = api.get(resource, params=params, headers={"Accept": accept})
+        assert response.status_code == 200, resource
+        assert response.headers["content-type"] == JSON, resource
+        assert response.json()
+    fault = api.get("customer/987654321", headers={"Accept": accept})
+    assert fault.status_code == 400
+    assert fault.json()["Fault"]["Error"][0]["code"] == "610"
+
+
+def test_requests_gets_json_with_its_default_accept(api):
+    """Python's requests (what many QuickBooks clients use) sends `Accept: */*` unasked."""
+    default_accept = requests.utils.default_headers()["Accept"]
+    assert default_accept == "*/*"
+    response = requests.get(
+        f"{api.base_url}reports/BalanceSheet",
+        params={"start_date": "2026-01-01", "end_date": "2026-10-31"},
+        headers={"Authorization": api.headers["Authorization"]},
+        timeout=30,
+    )
+    assert response.request.headers["Accept"] == "*/*"
+    assert response.headers["content-type"] == JSON
+    assert response.json()["Header"]["ReportName"] == "BalanceSheet"
+
+
+def test_a_request_without_accept_gets_xml(api):
+    request = api.build_request("GET", "preferences")
+    del request.headers["Accept"]
+    response = api.send(request)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(response.content)
+    assert root.find("q:Preferences", NS) is not None
+
+
 def test_json_clients_always_get_json(api):
     for accept in (
         "application/json",
         "application/json, text/xml",
+        "application/xml, application/json",
         "application/pdf, application/json",
     ):
         response = api.get("preferences", headers={"Accept": accept})

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 
-from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
-from qb_pipeline.sandbox.server import RunningEmulator
+from qb_pipeline.sandbox.oauth.backend import DEMO_CLIENT_ID
+from qb_pipeline.sandbox.server.runner import RunningEmulator
 from tests.conftest import TEST_TODAY
 
 

@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
-from qb_pipeline.sandbox.faults import FaultQueue
-from qb_pipeline.sandbox.limits import RateLimiter
-from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
-from qb_pipeline.sandbox.server import RunningEmulator
+from qb_pipeline.sandbox.oauth.backend import DEMO_CLIENT_ID
+from qb_pipeline.sandbox.server.faults import FaultQueue
+from qb_pipeline.sandbox.server.limits import RateLimiter
+from qb_pipeline.sandbox.server.runner import RunningEmulator
 
 NS = {"q": "http://schema.intuit.com/finance/v3"}
 THROTTLE_MESSAGE = "message=ThrottleExceeded; errorCode=003001; statusCode=429"

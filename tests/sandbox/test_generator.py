@@ -7,11 +7,11 @@ from datetime import date, datetime
 
 import pytest
 
-from qb_pipeline.sandbox.activity import simulate_activity
-from qb_pipeline.sandbox.entities import LIST_ENTITIES, TRANSACTION_ENTITIES
-from qb_pipeline.sandbox.generator import generate_backend
-from qb_pipeline.sandbox.ledger import BASES
-from qb_pipeline.sandbox.models import EmulatorBackend
+from qb_pipeline.sandbox.accounting.companies import EmulatorBackend
+from qb_pipeline.sandbox.accounting.entities import LIST_ENTITIES, TRANSACTION_ENTITIES
+from qb_pipeline.sandbox.accounting.ledger import BASES
+from qb_pipeline.sandbox.generate.activity import simulate_activity
+from qb_pipeline.sandbox.generate.company_builder import generate_backend
 from tests.conftest import TEST_SEED, TEST_TODAY
 
 

@@ -11,8 +11,9 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 import pytest
 
-from qb_pipeline.sandbox.models import Company, EmulatorBackend, EmulatorClock
-from qb_pipeline.sandbox.oauth import (
+from qb_pipeline.sandbox.accounting.clock import EmulatorClock
+from qb_pipeline.sandbox.accounting.companies import Company, EmulatorBackend
+from qb_pipeline.sandbox.oauth.backend import (
     ACCOUNTING_SCOPE,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

@@ -12,7 +12,7 @@ import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 from markupsafe import escape
 
-from qb_pipeline.sandbox.oauth import (
+from qb_pipeline.sandbox.oauth.backend import (
     ACCOUNTING_SCOPE,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from qb_pipeline.sandbox.entities import QUERYABLE_ENTITIES
-from qb_pipeline.sandbox.models import Company, EmulatorClock
-from qb_pipeline.sandbox.query import QueryError, execute_query, parse_query
+from qb_pipeline.sandbox.accounting.clock import EmulatorClock
+from qb_pipeline.sandbox.accounting.companies import Company
+from qb_pipeline.sandbox.accounting.entities import QUERYABLE_ENTITIES
+from qb_pipeline.sandbox.accounting.query import QueryError, execute_query, parse_query
 
 LA = ZoneInfo("America/Los_Angeles")
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=LA)

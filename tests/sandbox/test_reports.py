@@ -26,10 +26,11 @@ from decimal import Decimal
 
 import pytest
 
-from qb_pipeline.sandbox import report_rows
-from qb_pipeline.sandbox.models import Company, EmulatorClock
-from qb_pipeline.sandbox.report_periods import MACRO_NAMES, macro_range, periods
-from qb_pipeline.sandbox.reports import ReportError, build_report
+from qb_pipeline.sandbox.accounting.clock import EmulatorClock
+from qb_pipeline.sandbox.accounting.companies import Company
+from qb_pipeline.sandbox.reports import rows as report_rows
+from qb_pipeline.sandbox.reports.catalog import ReportError, build_report
+from qb_pipeline.sandbox.reports.periods import MACRO_NAMES, macro_range, periods
 from tests.sandbox.report_helpers import (
     assert_sections_add_up,
     column_keys,
@@ -692,7 +693,7 @@ def test_general_ledger_nests_sub_accounts_like_quickbooks(company):
 
 
 def test_columns_parameter_selects_detail_columns(company):
-    gl = report(company, "GeneralLedger", columns="tx_date,account_name,debt_amt,credit_amt,bogus")
+    gl = report(company, "GeneralLedger", columns="tx_date,account_name,debt_amt,credit_amt")
     assert column_keys(gl) == ["tx_date", "account_name", "debt_amt", "credit_amt"]
     checking = top_rows(gl)[0]
     expense = checking["Rows"]["Row"][1]["ColData"]
@@ -700,6 +701,18 @@ def test_columns_parameter_selects_detail_columns(company):
         {"value": "2026-04-10"}, {"value": "Checking", "id": "1"}, {"value": ""},
         {"value": "100.00"},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["GeneralLedger", "ProfitAndLossDetail", "TransactionList"])
+def test_an_unknown_column_key_is_refused_with_a_fault_naming_it(company, name):
+    with pytest.raises(ReportError) as caught:
+        report(company, name, columns="tx_date,account_name,bogus,debt_amt")
+    error = caught.value
+    assert (error.status, error.code) == (400, "2010")
+    assert error.message == "Request has invalid or unsupported property"
+    assert "Property Name:columns" in error.detail
+    assert "'bogus'" in error.detail
+    assert "tx_date" in error.detail  # the keys that exist
 
 
 def test_profit_and_loss_detail_layout(company):
@@ -787,16 +800,16 @@ def test_empty_ledger_reports_have_no_rows(company):
 
 
 # --- limits --------------------------------------------------------------------------------------
-def test_detail_reports_stop_after_six_months(company):
-    gl = report(company, "GeneralLedger", start_date="2025-06-01", end_date="2026-04-29")
-    assert gl["Header"]["EndPeriod"] == "2026-04-29"
-    last = top_rows(gl)[-1]
-    assert last["ColData"][0]["value"] == report_rows.TRUNCATION_MESSAGE
-    assert last["type"] == "Data"
-    assert len(last["ColData"]) == 8
-    dates = {r["ColData"][0]["value"] for r in walk(top_rows(gl)) if "ColData" in r}
-    assert "2025-11-10" in dates  # within six months of 2025-06-01
-    assert "2026-01-05" not in dates  # after 2025-11-30
+@pytest.mark.parametrize("name", ["GeneralLedger", "ProfitAndLossDetail", "TransactionList"])
+def test_detail_reports_cover_ranges_longer_than_six_months(company, name):
+    """Intuit's six months of detail is advice; only the cell cap cuts a report."""
+    detail = report(company, name, start_date="2025-06-01", end_date="2026-04-29")
+    assert detail["Header"]["EndPeriod"] == "2026-04-29"
+    assert report_rows.TRUNCATION_MESSAGE not in str(detail)
+    dates = {r["ColData"][0]["value"] for r in walk(top_rows(detail)) if "ColData" in r}
+    assert "2025-11-10" in dates  # the invoice, within six months of 2025-06-01
+    if name != "ProfitAndLossDetail":  # a payment posts nothing to P&L accounts
+        assert "2026-01-05" in dates  # its payment, seven months after the start
 
 
 def test_reports_over_the_cell_cap_end_with_the_marker(company, monkeypatch):
@@ -832,8 +845,8 @@ def test_unknown_report_name_is_an_unsupported_operation(company):
 
 def test_real_reports_the_emulator_does_not_compute_say_so(company):
     with pytest.raises(ReportError) as caught:
-        report(company, "AgedReceivables")
-    assert "does not compute the AgedReceivables report" in caught.value.detail
+        report(company, "JournalReport")
+    assert "does not compute the JournalReport report" in caught.value.detail
 
 
 @pytest.mark.parametrize(
@@ -866,3 +879,81 @@ def test_reports_follow_new_transactions(company):
     })  # fmt: skip
     assert before == ["1300.00"]
     assert summary(report(company, "ProfitAndLoss"), "Expenses") == ["1320.00"]
+
+
+# --- aging and balances (as of a date) -----------------------------------------------------------
+def aging_row(aging: dict, label: str) -> list[str]:
+    return [c["value"] for c in labelled(aging, label)["ColData"][1:]]
+
+
+def test_aged_receivables_buckets_the_open_invoice_by_days_past_due(company):
+    # Today 2026-04-29: Invoice 2 (2026-02-03, no due date) has 350.00 open, 85 days old.
+    aging = report(company, "AgedReceivables")
+    assert [c["ColTitle"] for c in aging["Columns"]["Column"]] == [
+        "", "Current", "1 - 30", "31 - 60", "61 - 90", "91 and over", "Total",
+    ]  # fmt: skip
+    assert aging["Columns"]["Column"][0]["ColType"] == "Customer"
+    assert aging["Header"]["EndPeriod"] == "2026-04-29"
+    assert "ReportBasis" not in aging["Header"]
+    assert aging_row(aging, "TOTAL") == ["", "", "", "350.00", "", "350.00"]
+    assert aging_row(aging, "Amy's Bird Sanctuary") == ["", "", "", "350.00", "", "350.00"]
+    # Before Payment 2 the whole 550.00 was open, 35 days old; Invoice 1 was paid already.
+    march = report(company, "AgedReceivables", report_date="2026-03-10")
+    assert aging_row(march, "TOTAL") == ["", "", "550.00", "", "", "550.00"]
+    december = report(company, "AgedReceivables", report_date="2025-12-31")
+    assert aging_row(december, "TOTAL") == ["", "", "500.00", "", "", "500.00"]
+
+
+def test_aged_payables_and_the_detail_list_the_open_bill(company):
+    payables = report(company, "AgedPayables")
+    assert payables["Columns"]["Column"][0]["ColType"] == "Vendor"
+    assert aging_row(payables, "TOTAL") == ["", "", "1200.00", "", "", "1200.00"]
+    detail = report(company, "AgedPayableDetail")
+    bucket = top_rows(detail)[0]
+    assert bucket["Header"]["ColData"][0]["value"] == "31 - 60 days past due"
+    (bill,) = bucket["Rows"]["Row"]
+    assert [c["value"] for c in bill["ColData"]] == [
+        "2026-03-01", "Bill", "B-77", "Norton Lumber", "2026-03-01", "59", "1200.00", "1200.00",
+    ]  # fmt: skip
+    assert bill["ColData"][1]["id"] == "1"
+    assert bill["ColData"][3]["id"] == "1"
+    assert bucket["Summary"]["ColData"][0]["value"] == "Total for 31 - 60 days past due"
+    assert top_rows(detail)[-1]["group"] == "GrandTotal"
+
+
+def test_customer_and_vendor_balance_follow_the_basis(company):
+    accrual = report(company, "CustomerBalance", accounting_method="Accrual")
+    assert aging_row(accrual, "TOTAL") == ["350.00"]
+    cash = report(company, "CustomerBalance", accounting_method="Cash")
+    assert option(cash, "NoReportData") == "true"  # paid in cash terms: nothing is owed
+    vendors = report(company, "VendorBalance", report_date="2026-03-15")
+    assert aging_row(vendors, "TOTAL") == ["1200.00"]
+    assert vendors["Header"]["ReportBasis"] == "Accrual"
+
+
+def test_aging_periods_and_the_party_filter_are_parameters(company):
+    aging = report(company, "AgedReceivables", aging_period="15", num_periods="2")
+    assert [c["ColTitle"] for c in aging["Columns"]["Column"]][1:] == [
+        "Current", "1 - 15", "16 and over", "Total",
+    ]  # fmt: skip
+    assert aging_row(aging, "TOTAL") == ["", "", "350.00", "350.00"]
+    other = report(company, "AgedReceivables", customer="999")
+    assert other["Header"]["Customer"] == "999"
+    assert option(other, "NoReportData") == "true"
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"report_date": "2026-13-01"}, "report_date"),
+        ({"aging_period": "0"}, "aging_period"),
+        ({"num_periods": "x"}, "num_periods"),
+        ({"aging_method": "Sometimes"}, "aging_method"),
+        ({"accounting_method": "Both"}, "accounting_method"),
+    ],
+)
+def test_bad_aging_parameters_are_2010_faults_naming_them(company, params, name):
+    with pytest.raises(ReportError) as caught:
+        report(company, "AgedReceivables", **params)
+    assert caught.value.code == "2010"
+    assert f"Property Name:{name}" in caught.value.detail

@@ -33,10 +33,10 @@ from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 
-from qb_pipeline.sandbox.models import Company
-from qb_pipeline.sandbox.oauth import DEMO_USER_EMAIL, DEMO_USER_PASSWORD
-from qb_pipeline.sandbox.server import RunningEmulator, start_in_thread
-from qb_pipeline.sandbox.state import EmulatorSettings
+from qb_pipeline.sandbox.accounting.companies import Company
+from qb_pipeline.sandbox.oauth.backend import DEMO_USER_EMAIL, DEMO_USER_PASSWORD
+from qb_pipeline.sandbox.server.runner import RunningEmulator, start_in_thread
+from qb_pipeline.sandbox.server.state import EmulatorSettings
 from tests.conftest import TEST_SEED, TEST_TODAY
 
 # A third-party app, registered through the control API as a developer would in Intuit's

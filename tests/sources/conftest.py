@@ -21,9 +21,8 @@ from dlt.common.pipeline import LoadInfo
 
 from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.quickbooks import QuickBooksClient, RetryPolicy
-from qb_pipeline.sandbox.models import Company as BackendCompany
-from qb_pipeline.sandbox.oauth import DEMO_CLIENT_ID
-from qb_pipeline.sandbox.server import RunningEmulator
+from qb_pipeline.sandbox import DEMO_CLIENT_ID, RunningEmulator
+from qb_pipeline.sandbox import Company as BackendCompany
 from qb_pipeline.sources import (
     LOADER_FILE_FORMAT,
     TABLE_NAMES,

@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 
 from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.connections.service import IntegrationService
-from qb_pipeline.sandbox.server import RunningEmulator, free_port
+from qb_pipeline.sandbox import RunningEmulator, free_port
 from qb_pipeline.web.app import create_app
 
 ORG = "acme"

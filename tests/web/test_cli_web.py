@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 
 from qb_pipeline.config import DEMO_CLIENT_SECRET, load_settings
 from qb_pipeline.connections.service import IntegrationService
-from qb_pipeline.sandbox.server import free_port
+from qb_pipeline.sandbox import free_port
 from tests.web.conftest import (
     ORG,
     PASSWORDS,
