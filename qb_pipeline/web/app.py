@@ -1,5 +1,8 @@
-"""The web app: sign-in, the Integrations area and the goals pages, server-rendered, no
-JavaScript, no build."""
+"""The web app: sign-in, the Integrations area, the goals pages and the JSON API (/api/v1).
+
+Pages are server-rendered and work without JavaScript; one small static script
+(static/live.js, allowed by the CSP's 'self') refreshes the parts of a page that change while
+it is open (a goal being computed, a sync under way). No build step."""
 
 from __future__ import annotations
 
@@ -81,11 +84,8 @@ async def on_http_exception(request: Request, error: Exception) -> Response:
     return response
 
 
-def create_app(
-    settings: Settings, service: IntegrationService | None = None, goals_dir: Path | None = None
-) -> Starlette:
-    """The Starlette app; `service` defaults to one built from `settings`, `goals_dir` (the
-    goal files) to $QBP_GOALS_DIR, else ./goal_models, as for the CLI and Dagster.
+def create_app(settings: Settings, service: IntegrationService | None = None) -> Starlette:
+    """The Starlette app; `service` defaults to one built from `settings`.
 
     Raises ConfigError (naming the variable) when the settings cannot work."""
     service = service or IntegrationService(settings)
@@ -115,5 +115,4 @@ def create_app(
     )
     app.state.settings = settings
     app.state.service = service
-    app.state.goals_dir = (goals_dir or routes_goals.default_goals_dir()).resolve()
     return app

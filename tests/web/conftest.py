@@ -105,7 +105,11 @@ def start_web(
     return server, thread, app.state.service
 
 
-def web_settings(home: Path, emulator_url: str, port: int) -> Settings:
+def web_settings(
+    home: Path, emulator_url: str, port: int, dagster_url: str = "off"
+) -> Settings:
+    """Settings of a test's web app. Run submission is off unless a test starts a Dagster
+    webserver of its own: never a run on whatever may listen on the default port."""
     return load_settings(
         {
             "QBP_HOME": str(home),
@@ -113,6 +117,7 @@ def web_settings(home: Path, emulator_url: str, port: int) -> Settings:
             "QBO_ENVIRONMENT": "emulator",
             "QBO_EMULATOR_URL": emulator_url,
             "QBO_REDIRECT_URI": f"http://127.0.0.1:{port}/integrations/quickbooks/callback",
+            "QBP_DAGSTER_URL": dagster_url,
         }
     )
 
