@@ -105,9 +105,7 @@ def start_web(
     return server, thread, app.state.service
 
 
-def web_settings(
-    home: Path, emulator_url: str, port: int, dagster_url: str = "off"
-) -> Settings:
+def web_settings(home: Path, emulator_url: str, port: int, dagster_url: str = "off") -> Settings:
     """Settings of a test's web app. Run submission is off unless a test starts a Dagster
     webserver of its own: never a run on whatever may listen on the default port."""
     return load_settings(
