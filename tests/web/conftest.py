@@ -130,9 +130,9 @@ def seed_org(service: IntegrationService) -> None:
 def start_web_app(tmp_path: Path) -> Iterator[Callable[[RunningEmulator], WebApp]]:
     started: list[WebApp] = []
 
-    def factory(emulator: RunningEmulator) -> WebApp:
+    def factory(emulator: RunningEmulator, dagster_url: str = "off") -> WebApp:
         port = free_port()
-        settings = web_settings(tmp_path / f"home-{port}", emulator.url, port)
+        settings = web_settings(tmp_path / f"home-{port}", emulator.url, port, dagster_url)
         server, thread, service = start_web(settings, port)
         seed_org(service)
         app = WebApp(f"http://127.0.0.1:{port}", settings, service, emulator, server, thread)
