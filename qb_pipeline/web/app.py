@@ -25,8 +25,9 @@ from qb_pipeline.connections.errors import (
     PermissionDenied,
 )
 from qb_pipeline.connections.service import IntegrationService
-from qb_pipeline.web import auth, routes_goals, routes_integrations
+from qb_pipeline.web import api, auth, routes_goals, routes_integrations
 from qb_pipeline.web.access_log import AccessLogAndHeaders, content_security_policy
+from qb_pipeline.web.api.errors import error_response
 from qb_pipeline.web.csrf import CsrfRejected
 from qb_pipeline.web.pages import PageError, error_page, see_other
 from qb_pipeline.web.session import SessionMiddleware, session_signing_key
@@ -76,6 +77,9 @@ async def on_integration_error(request: Request, error: Exception) -> Response:
 
 async def on_http_exception(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
+    if request.url.path.startswith(api.PREFIX + "/"):
+        # The JSON API answers in JSON even when routing fails (wrong method, too large).
+        return error_response(error.status_code, str(error.detail), [], error.headers)
     title = HTTP_TITLES.get(error.status_code, "Request not completed")
     message = "There is no page at this address." if error.status_code == 404 else error.detail
     response = error_page(request, error.status_code, title, message)
@@ -94,6 +98,7 @@ def create_app(settings: Settings, service: IntegrationService | None = None) ->
         *auth.routes(),
         *routes_integrations.routes(),
         *routes_goals.routes(),
+        *api.routes(),
         Mount(
             "/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"
         ),
