@@ -68,6 +68,28 @@ def store_goal(
     )  # fmt: skip
 
 
+def export_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dagster's resources read QBP_HOME, the key and the Intuit endpoints from the
+    environment: make it name the web app's."""
+    monkeypatch.setenv("QBP_HOME", str(settings.home))
+    monkeypatch.setenv("QBP_SECRET_KEY", settings.secret_key or "")
+    monkeypatch.setenv("QBO_ENVIRONMENT", "emulator")
+    monkeypatch.setenv("QBO_EMULATOR_URL", settings.emulator_url or "")
+    for name in ("QBO_CLIENT_ID", "QBO_CLIENT_SECRET", "QBO_REDIRECT_URI"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def sync(settings: Settings, monkeypatch: pytest.MonkeyPatch, org: str = ORG) -> None:
+    """A real sync of the organization from the emulator (`qb-pipeline sync`), in this
+    process, on the instance under QBP_HOME: imports, computes the goals, publishes."""
+    from qb_pipeline.sync import sync_org
+    from tests.conftest import TEST_TODAY
+
+    export_settings(settings, monkeypatch)
+    outcome = sync_org(org, settings, today=TEST_TODAY, lock_wait_seconds=30.0)
+    assert outcome.succeeded, outcome.message
+
+
 def run_goals(settings: Settings, monkeypatch: pytest.MonkeyPatch, org: str = ORG) -> None:
     """A real `goals_refresh` run of the organization, in this process: what the daemon
     launches after a goal change."""
@@ -76,11 +98,7 @@ def run_goals(settings: Settings, monkeypatch: pytest.MonkeyPatch, org: str = OR
     from qb_pipeline.defs import defs
     from qb_pipeline.defs.quickbooks.partitions import ensure_partition
 
-    # The job's resources read the key and the Intuit endpoints from the environment.
-    monkeypatch.setenv("QBP_HOME", str(settings.home))
-    monkeypatch.setenv("QBP_SECRET_KEY", settings.secret_key or "")
-    monkeypatch.setenv("QBO_ENVIRONMENT", "emulator")
-    monkeypatch.setenv("QBO_EMULATOR_URL", settings.emulator_url or "")
+    export_settings(settings, monkeypatch)
     config = {"home": str(settings.home), "lock_wait_seconds": 5.0}
     with DagsterInstance.ephemeral() as instance:
         ensure_partition(instance, org)
