@@ -213,6 +213,14 @@ async def _goal_context(request: Request) -> dict[str, Any]:
         raise PageError(
             404, "Goal not found", f"{membership.organization.name} has no goal '{goal_id}'."
         ) from None
+    except ValueError as error:  # a stored definition this version cannot read
+        log.exception("goal %s of %s cannot be read", goal_id, slug)
+        raise PageError(
+            500,
+            "Goal cannot be read",
+            f"The goal '{goal_id}' of {membership.organization.name} cannot be read now: "
+            + " ".join(str(error).split())[:300],
+        ) from None
     name = detail.goal.definition.name
     points = [
         ChartPoint(

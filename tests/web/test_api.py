@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.web.conftest import ORG, WebApp
+from tests.web.conftest import ORG, WebApp, connect
 from tests.web.goal_data import INCOME_MONTHLY, run_goals, store_goal
 from tests.web.test_goals_pages import ADMIN, EDITOR, VIEWER, goals_web, store_of
 
@@ -272,6 +272,27 @@ def test_delete_archives_restore_brings_back_and_history_lists_the_versions(goal
     extra = client.post(f"{url}/restore", json={"state": "active"})
     assert extra.status_code == 400
     assert fields_of(extra) == ["state"]
+
+
+def test_a_goal_to_review_after_a_reconnect_is_confirmed_through_the_api(goals_web, monkeypatch):
+    first = goals_web.service.status(ORG).realm_id
+    other = next(c["realmId"] for c in goals_web.companies() if c["realmId"] != first)
+    goals_web.service.disconnect(ORG, ADMIN)
+    connect(goals_web.signed_in(ADMIN), other)
+    run_goals(goals_web.settings, monkeypatch)  # reconciles the goals with the new company
+    client = api(goals_web, EDITOR)
+    goal = client.get(f"{API}/goals/checking-balance").json()["goal"]
+    assert (goal["state"], goal["computing"]) == ("needs_review", False)
+    assert "tracks.account.account_id named records of company" in goal["state_reason"]
+
+    confirmed = client.post(
+        f"{API}/goals/checking-balance/confirm", headers={"If-Match": f'"{goal["version"]}"'}
+    )
+
+    assert confirmed.status_code == 200, confirmed.text
+    after = confirmed.json()["goal"]
+    assert (after["state"], after["realm_id"], after["computing"]) == ("active", other, True)
+    assert confirmed.json()["result"]["change"] == "confirmed"
 
 
 def test_a_file_managed_goal_cannot_be_changed_through_the_api(goals_web):

@@ -249,6 +249,15 @@ def test_a_goal_that_cannot_be_read_breaks_neither_its_organization_nor_another(
 
     assert client.get(GOALS).status_code == 200
     assert client.get(f"{GOALS}/income-monthly").status_code == 200
+    assert client.get(f"/api/v1/orgs/{ORG}/goals").status_code == 200
     theirs = client.get("/orgs/birch/goals")
     assert theirs.status_code == 200
     assert "The goals of Birch Bakery cannot be read now" in text_of(theirs.text)
+    broken = client.get("/orgs/birch/goals/broken")
+    assert broken.status_code == 500
+    assert "The goal 'broken' of Birch Bakery cannot be read now" in text_of(broken.text)
+    api = client.get("/api/v1/orgs/birch/goals")
+    assert api.status_code == 500
+    assert api.json()["error"]["message"] == (
+        "the server failed to answer; its log has the details"
+    )
