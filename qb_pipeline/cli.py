@@ -508,6 +508,80 @@ def sync(org_slug: str, today: date | None, lock_wait: float | None) -> None:
         )
 
 
+TOKEN_AS_HELP = (
+    "Act as this user (a member of the organization). No password is asked: the CLI trusts "
+    "the local operator, but the user's role is enforced."
+)
+
+
+@main.group()
+def tokens() -> None:
+    """Personal access tokens for the JSON API (/api/v1; see docs/api.md)."""
+
+
+@tokens.command("create")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--as", "actor", required=True, metavar="EMAIL", help=TOKEN_AS_HELP)
+@click.option("--name", required=True, help="What the token is for, e.g. 'nightly export'.")
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Days until the token stops working (default: never; revoke it instead).",
+)
+@_one_line_errors
+def tokens_create(org_slug: str, actor: str, name: str, expires_in_days: int | None) -> None:
+    """Create a token for the user in the organization and print it (only this once).
+
+    The token acts with the user's role in the organization at the time of each request.
+    Only its SHA-256 is stored, so a lost token cannot be shown again: revoke it and create
+    another. The token is the only thing written to standard output.
+    """
+    created = _service().create_access_token(actor, org_slug, name, expires_in_days)
+    info = created.info
+    until = f", expires {info.expires_at:%Y-%m-%d}" if info.expires_at else ""
+    click.echo(
+        f"Created access token {info.id} ({info.name}) for {info.email} in {info.org_slug}"
+        f"{until}. It is shown once; store it now:",
+        err=True,
+    )
+    click.echo(created.token)
+
+
+@tokens.command("list")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--as", "actor", required=True, metavar="EMAIL", help=TOKEN_AS_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_one_line_errors
+def tokens_list(org_slug: str, actor: str, as_json: bool) -> None:
+    """List the organization's tokens (an admin sees everyone's, others their own)."""
+    import json
+
+    listed = _service().access_tokens(actor, org_slug)
+    if as_json:
+        click.echo(json.dumps([t.to_dict() for t in listed], indent=2))
+        return
+    for token in listed:
+        data = token.to_dict()
+        expires = f"{token.expires_at:%Y-%m-%d}" if token.expires_at else "never"
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        click.echo(
+            f"{token.id}\t{token.prefix}…\t{token.name}\t{token.email}\t{data['state']}"
+            f"\texpires {expires}\tlast used {used}"
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--as", "actor", required=True, metavar="EMAIL", help=TOKEN_AS_HELP)
+@_one_line_errors
+def tokens_revoke(token_id: int, org_slug: str, actor: str) -> None:
+    """Revoke token TOKEN_ID (its owner or an admin of the organization may)."""
+    token = _service().revoke_access_token(actor, org_slug, token_id)
+    click.echo(f"Access token {token.id} ({token.name}) of {token.email} is revoked.")
+
+
 def _register_goals() -> None:
     # commands.py imports only click at module level, so `qb-pipeline --help` stays fast.
     from qb_pipeline.goals.commands import goals

@@ -20,12 +20,14 @@ from typing import Any
 
 from qb_pipeline.config import Settings
 from qb_pipeline.connections import (
+    access_tokens,
     audit,
     connect,
     events,
     integration_settings,
     orgs,
     sign_in_throttle,
+    sync_requests,
     synclog,
     tokens,
     web_sessions,
@@ -34,6 +36,7 @@ from qb_pipeline.connections.crypto import cipher_from_settings
 from qb_pipeline.connections.db import open_db, prepare, transaction, utcnow
 from qb_pipeline.connections.errors import InvalidInput, NotConnected, SignInThrottled
 from qb_pipeline.connections.models import (
+    CONNECTED,
     DISCONNECTED,
     NOT_CONNECTED,
     AccessToken,
@@ -52,6 +55,7 @@ ADMIN = "admin"
 EDITOR = "editor"
 SETTINGS_ACTION = "change the QuickBooks integration settings"
 GOALS_ACTION = "change goals"
+SYNC_ACTION = "sync QuickBooks now"
 
 
 class IntegrationService:
@@ -354,6 +358,90 @@ class IntegrationService:
         with self._db() as conn:
             org = orgs.org_by_slug(conn, org_slug)
             synclog.record_datasets(conn, org.id, realm_id, row_counts)
+
+    def recent_syncs(self, org_slug: str, limit: int = 10) -> list[SyncRun]:
+        """The organization's newest sync runs, newest first."""
+        with self._db() as conn:
+            return synclog.recent_runs(conn, orgs.org_by_slug(conn, org_slug).id, limit)
+
+    # -- "Sync now" ----------------------------------------------------------------------
+    def sync_requester(self, email: str, org_slug: str) -> tuple[Membership, ConnectionStatus]:
+        """The gate in front of "Sync now" (web, API): the user is an admin (else
+        PermissionDenied, audited), the company is connected (else NotConnected) and no sync
+        of the organization is queued or running (else SyncBusy)."""
+        member = self.require_role(email, org_slug, ADMIN, SYNC_ACTION)
+        status = self.status(org_slug)
+        if status.status != CONNECTED:
+            raise NotConnected(
+                f"{org_slug} cannot sync now: QuickBooks is "
+                f"{status.status.replace('_', ' ')}; an admin connects it on the "
+                "integrations page"
+            )
+        current = self.sync_activity(org_slug)
+        if current.busy:
+            since = current.request.requested_at if current.state == sync_requests.QUEUED else None
+            if since is None and current.run is not None:
+                since = current.run.started_at
+            moment = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
+            raise sync_requests.SyncBusy(
+                f"a sync of {org_slug} is {current.state.replace('_', ' ')} already{moment}; "
+                "wait for it to finish"
+            )
+        return member, status
+
+    def record_sync_request(
+        self,
+        org_slug: str,
+        email: str,
+        realm_id: str | None,
+        run_id: str | None,
+        problem: str | None,
+    ) -> sync_requests.SyncRequest:
+        """Remember a "Sync now": the run it queued, or why none was queued (audited)."""
+        with self._db() as conn:
+            org = orgs.org_by_slug(conn, org_slug)
+            return sync_requests.record(conn, org.id, realm_id, email, run_id, problem)
+
+    def sync_activity(self, org_slug: str) -> sync_requests.SyncActivity:
+        """The latest "Sync now" request and sync run, and what they say together."""
+        with self._db() as conn:
+            org = orgs.org_by_slug(conn, org_slug)
+            runs = synclog.recent_runs(conn, org.id, 1)
+            return sync_requests.activity(
+                sync_requests.latest(conn, org.id), runs[0] if runs else None
+            )
+
+    # -- personal access tokens (the JSON API) ---------------------------------------------
+    def create_access_token(
+        self, email: str, org_slug: str, name: str, expires_in_days: int | None = None
+    ) -> access_tokens.NewAccessToken:
+        """A new token for the user in the organization (any member); its secret is in the
+        result only."""
+        with self._db() as conn:
+            member = orgs.require_role(conn, email, org_slug, "viewer", "create access tokens")
+            return access_tokens.create(conn, member, name, expires_in_days)
+
+    def access_tokens(self, email: str, org_slug: str) -> list[access_tokens.AccessTokenInfo]:
+        """The organization's tokens an admin sees (all), or the user's own."""
+        with self._db() as conn:
+            member = orgs.require_role(conn, email, org_slug, "viewer", "list access tokens")
+            mine = None if member.allows(ADMIN) else member.email
+            return access_tokens.listed(conn, org_slug, mine)
+
+    def revoke_access_token(
+        self, email: str, org_slug: str, token_id: int
+    ) -> access_tokens.AccessTokenInfo:
+        """Revoke a token of the organization (its owner, or an admin)."""
+        with self._db() as conn:
+            member = orgs.require_role(conn, email, org_slug, "viewer", "revoke access tokens")
+            return access_tokens.revoke(conn, member, token_id)
+
+    def authenticate_access_token(
+        self, token: str
+    ) -> tuple[access_tokens.AccessTokenInfo, Membership]:
+        """The token's record and its user's membership now; TokenRejected otherwise."""
+        with self._db() as conn:
+            return access_tokens.authenticate(conn, token)
 
     # -- integration settings ------------------------------------------------------------
     def settings(self, org_slug: str) -> IntegrationSettings:

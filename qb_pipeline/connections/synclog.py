@@ -106,3 +106,12 @@ def datasets(conn: sqlite3.Connection, org_id: int, realm_id: str) -> list[Datas
         (org_id, realm_id),
     ).fetchall()
     return [Dataset(r["name"], r["row_count"], from_text(r["updated_at"])) for r in rows]
+
+
+def recent_runs(conn: sqlite3.Connection, org_id: int, limit: int = 10) -> list[SyncRun]:
+    """The organization's newest `limit` sync runs (every company), newest first."""
+    rows = conn.execute(
+        "SELECT * FROM sync_runs WHERE org_id = ? ORDER BY started_at DESC, id DESC LIMIT ?",
+        (org_id, limit),
+    ).fetchall()
+    return [_run(row) for row in rows]

@@ -1,5 +1,8 @@
-"""The web app: sign-in, the Integrations area and the goals pages, server-rendered, no
-JavaScript, no build."""
+"""The web app: sign-in, the Integrations area, the goals pages and the JSON API (/api/v1).
+
+Pages are server-rendered and work without JavaScript; one small static script
+(static/live.js, allowed by the CSP's 'self') refreshes the parts of a page that change while
+it is open (a goal being computed, a sync under way). No build step."""
 
 from __future__ import annotations
 
@@ -23,8 +26,9 @@ from qb_pipeline.connections.errors import (
     PermissionDenied,
 )
 from qb_pipeline.connections.service import IntegrationService
-from qb_pipeline.web import auth, routes_goals, routes_integrations
+from qb_pipeline.web import api, auth, routes_goals, routes_integrations
 from qb_pipeline.web.access_log import AccessLogAndHeaders, content_security_policy
+from qb_pipeline.web.api.errors import error_response
 from qb_pipeline.web.body_limit import BodyLimit
 from qb_pipeline.web.csrf import CsrfRejected
 from qb_pipeline.web.pages import PageError, error_page, see_other
@@ -83,6 +87,9 @@ async def on_integration_error(request: Request, error: Exception) -> Response:
 
 async def on_http_exception(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
+    if request.url.path.startswith(api.PREFIX + "/"):
+        # The JSON API answers in JSON even when routing fails (wrong method, too large).
+        return error_response(error.status_code, str(error.detail), [], error.headers)
     title = HTTP_TITLES.get(error.status_code, "Request not completed")
     message = "There is no page at this address." if error.status_code == 404 else error.detail
     response = error_page(request, error.status_code, title, message)
@@ -91,11 +98,8 @@ async def on_http_exception(request: Request, error: Exception) -> Response:
     return response
 
 
-def create_app(
-    settings: Settings, service: IntegrationService | None = None, goals_dir: Path | None = None
-) -> Starlette:
-    """The Starlette app; `service` defaults to one built from `settings`, `goals_dir` (the
-    goal files) to $QBP_GOALS_DIR, else ./goal_models, as for the CLI and Dagster.
+def create_app(settings: Settings, service: IntegrationService | None = None) -> Starlette:
+    """The Starlette app; `service` defaults to one built from `settings`.
 
     Raises ConfigError (naming the variable) when the settings cannot work."""
     service = service or IntegrationService(settings)
@@ -104,6 +108,7 @@ def create_app(
         *auth.routes(),
         *routes_integrations.routes(),
         *routes_goals.routes(),
+        *api.routes(),
         Mount(
             "/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"
         ),
@@ -128,5 +133,4 @@ def create_app(
     )
     app.state.settings = settings
     app.state.service = service
-    app.state.goals_dir = (goals_dir or routes_goals.default_goals_dir()).resolve()
     return app

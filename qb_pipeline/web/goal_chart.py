@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 
 from markupsafe import Markup
@@ -147,4 +148,113 @@ def _runs(values: Sequence[tuple[int, float | None]]) -> list[list[tuple[int, fl
     return [run for run in runs if run]
 
 
-__all__ = ["ChartPoint", "actual_vs_target_svg", "format_amount"]
+# -- how one period's figures moved, computation by computation ------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """What a period's actual and target were as of one computation."""
+
+    as_of: datetime
+    actual: float | None
+    target: float | None
+    status: str
+
+
+def history_svg(points: Sequence[HistoryPoint], title: str, when: str = "%-d %b %H:%M") -> Markup:
+    """The period's actual (and target) by `as_of`, as an <svg>, on a time axis.
+
+    A value holds from its computation until the next one, so both lines are drawn as steps;
+    each computation is a point titled with its moment and figures.
+    """
+    ordered = sorted(points, key=lambda p: p.as_of)
+    values = [v for p in ordered for v in (p.actual, p.target) if v is not None]
+    low, high, step = _scale(values or [0.0])
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    first = ordered[0].as_of if ordered else datetime.min
+    span = (ordered[-1].as_of - first).total_seconds() if len(ordered) > 1 else 0.0
+
+    def x(moment: datetime) -> float:
+        if span <= 0:
+            return LEFT + plot_w / 2
+        return LEFT + (moment - first).total_seconds() / span * plot_w
+
+    def y(value: float) -> float:
+        return TOP + (high - value) / (high - low) * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart history-chart" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        'aria-labelledby="history-title history-desc">',
+        f'<title id="history-title">{escape(title)}</title>',
+        f'<desc id="history-desc">{len(ordered)} computations'
+        + (
+            f", {escape(ordered[0].as_of.strftime(when))} to "
+            f"{escape(ordered[-1].as_of.strftime(when))}"
+            if ordered
+            else ""
+        )
+        + ".</desc>",
+    ]
+    tick = low
+    while tick <= high + step / 2:
+        ty = _num(y(tick))
+        axis = " axis" if abs(tick) < step / 1000 else ""
+        parts.append(
+            f'<line class="grid{axis}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty}" y2="{ty}"/>'
+        )
+        parts.append(
+            f'<text class="tick" x="{LEFT - 8}" y="{ty}" text-anchor="end" '
+            f'dominant-baseline="middle">{escape(_tick_label(tick, step))}</text>'
+        )
+        tick += step
+    labelled = {0, len(ordered) - 1} if len(ordered) > 1 else {0}
+    for i, point in enumerate(ordered):
+        if i in labelled:
+            anchor = "start" if i == 0 and len(ordered) > 1 else "end" if i else "middle"
+            parts.append(
+                f'<text class="tick" x="{_num(x(point.as_of))}" y="{HEIGHT - BOTTOM + 20}" '
+                f'text-anchor="{anchor}">{escape(point.as_of.strftime(when))}</text>'
+            )
+    for css, pick in (("target", lambda p: p.target), ("actual", lambda p: p.actual)):
+        steps = _steps([(x(p.as_of), pick(p)) for p in ordered], WIDTH - RIGHT)
+        for run in steps:
+            coords = " ".join(f"{_num(px)},{_num(y(v))}" for px, v in run)
+            parts.append(f'<polyline class="{css} step" points="{coords}"/>')
+    baseline = y(max(low, 0.0))
+    for point in ordered:
+        cy = y(point.actual) if point.actual is not None else baseline
+        status = point.status if point.actual is not None else "no_data"
+        tip = (
+            f"{point.as_of.strftime(when)}: actual {format_amount(point.actual)}, "
+            f"target {format_amount(point.target)}, {status.replace('_', ' ')}"
+        )
+        parts.append(
+            f'<circle class="point status-{escape(status)}" cx="{_num(x(point.as_of))}" '
+            f'cy="{_num(cy)}" r="5"><title>{escape(tip)}</title></circle>'
+        )
+    parts.append("</svg>")
+    # Every value above went through escape(), so the whole is safe markup.
+    return Markup("\n".join(parts))
+
+
+def _steps(
+    values: Sequence[tuple[float, float | None]], right: float
+) -> list[list[tuple[float, float]]]:
+    """Step lines: each value held until the next point (the last one to the right edge);
+    a point without a value breaks the line."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for i, (px, value) in enumerate(values):
+        if value is None:
+            runs.append([])
+            continue
+        run = runs[-1]
+        if run:
+            run.append((px, run[-1][1]))
+        run.append((px, value))
+        if i == len(values) - 1:
+            run.append((max(right, px), value))
+    return [run for run in runs if len(run) > 1]
+
+
+__all__ = ["ChartPoint", "HistoryPoint", "actual_vs_target_svg", "format_amount", "history_svg"]

@@ -1,219 +1,213 @@
-"""What the goals pages show: goal files, goal values and the imported company's catalog.
+"""What the goals pages show: goals from the goal store, values from the serving copy.
 
-Values are read from the serving copy (`settings.serving_path`), opened read-only for one
-request and closed again, never from the warehouse the pipeline writes: DuckDB allows one
-writing process, and a reader holding the warehouse open makes the next sync fail. The
-serving copy is replaced atomically after each successful run, so a page never sees half a
-computation.
+Definitions, states and versions come from the goal store (the control DB), so a goal
+created a second ago is listed at once. Values come from the serving copy only
+(warehouse/serving.py: opened read-only for one request, never the warehouse the pipeline
+writes) through goals/values.py. A goal is *computing* while the published values are
+those of an older version than the store's (`values.computed_versions`): a goals run has
+been asked for and has not published yet.
 
-Goal definitions come from the goal files (the same folder the Dagster code location and
-`qb-pipeline goals` read), so a goal created a minute ago is listed before its first run.
+Each organization's page reads that organization's goals and values only, so nothing wrong
+with another organization's goals can reach it; a goal of this organization that cannot be
+read or described is shown with the reason instead of failing the page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from datetime import UTC, date, datetime
+from typing import Any
 
 import duckdb
 
 from qb_pipeline.config import Settings
+from qb_pipeline.goals import values
 from qb_pipeline.goals.catalog import Catalog, load_catalog
-from qb_pipeline.goals.compute import LatestValue, latest_values
-from qb_pipeline.goals.loader import load_goals
+from qb_pipeline.goals.compute import LatestValue, preview
 from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.store import (
+    ACTIVE,
+    ARCHIVED,
+    NEEDS_REVIEW,
+    GoalStore,
+    GoalVersion,
+    StoredGoal,
+    definition_data,
+    reads_company_ids,
+)
+from qb_pipeline.warehouse.serving import ATTACHED_AS, attached_serving_copy, serving_copy
 
-HAS_GOAL_VALUES_SQL = """
-SELECT count(*)
-FROM information_schema.tables
-WHERE table_schema = 'marts'
-  AND table_name = 'goal_values'
-"""
-# Per goal: its stored name, since when it is stale and when it was last computed.
-GOAL_SUMMARY_SQL = """
-SELECT
-    goal_id,
-    any_value(goal_name)  AS goal_name,
-    max(stale_since)      AS stale_since,
-    max(computed_at)      AS computed_at
-FROM marts.goal_values
-WHERE org_id = $org_id
-GROUP BY goal_id
-"""
-GOAL_PERIODS_SQL = """
-SELECT
-    period_start,
-    period_end,
-    actual,
-    target,
-    status,
-    is_stale,
-    stale_reason,
-    stale_since,
-    computed_at,
-    goal_name
-FROM marts.goal_values
-WHERE org_id = $org_id
-  AND goal_id = $goal_id
-ORDER BY period_start
-"""
-
-
-@dataclass(frozen=True)
-class ServingCopy:
-    """A read-only connection to the serving copy, or why there is none."""
-
-    con: duckdb.DuckDBPyConnection | None
-    note: str | None = None
-
-
-@contextmanager
-def serving_copy(settings: Settings) -> Iterator[ServingCopy]:
-    """The serving copy opened read-only for the duration of the block."""
-    path = settings.serving_path
-    if not path.exists():
-        yield ServingCopy(None, "nothing has been imported yet (the first sync publishes it)")
-        return
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as error:
-        reason = " ".join(str(error).split())[:200]
-        yield ServingCopy(None, f"the imported data cannot be read now ({reason})")
-        return
-    try:
-        yield ServingCopy(con)
-    finally:
-        con.close()
+PREVIEW_PERIODS = 6
 
 
 @dataclass(frozen=True)
 class ListedGoal:
     """One row of the goals page."""
 
-    goal_id: str
-    name: str
-    definition: GoalDefinition | None  # None: values remain but the file is gone
-    latest: LatestValue | None  # None: not computed yet
-    stale_since: datetime | None
-    computed_at: datetime | None
+    goal: StoredGoal
+    latest: LatestValue | None  # None: no values published for it
+    computed_version: int | None  # the version the published values come from
+
+    @property
+    def computing(self) -> bool:
+        return is_computing(self.goal, self.computed_version)
 
 
-@dataclass(frozen=True)
-class PeriodValue:
-    period_start: date
-    period_end: date
-    actual: float | None
-    target: float | None
-    status: str
-    is_stale: bool
-    stale_reason: str | None
-    stale_since: datetime | None
-    computed_at: datetime
+def is_computing(goal: StoredGoal, computed_version: int | None) -> bool:
+    """An active goal whose published values are not yet those of its current version."""
+    return goal.is_active and (computed_version is None or computed_version < goal.version)
 
 
 @dataclass
 class GoalsOverview:
     goals: list[ListedGoal]
+    counts: dict[str, int]  # goals by state, for the links between the views
     values_note: str | None  # why no values could be read, if so
-    file_problems: int  # errors in the goal files (`qb-pipeline goals validate` lists them)
+
+    @property
+    def computing(self) -> bool:
+        return any(g.computing for g in self.goals)
+
+
+@dataclass(frozen=True)
+class NamedId:
+    """An id a goal names (account, class, department) and what it names in the connected
+    company now; `name` None: the company has no such record."""
+
+    field: str
+    kind: str
+    value: str
+    name: str | None
 
 
 @dataclass
 class GoalDetail:
-    goal_id: str
-    name: str
-    definition: GoalDefinition | None
-    periods: list[PeriodValue] = field(default_factory=list)
-    account_name: str | None = None
+    goal: StoredGoal
+    computed_version: int | None
+    periods: list[values.PeriodValue] = field(default_factory=list)
+    current: values.PeriodValue | None = None  # the period the history chart follows
+    history: list[values.HistoryPoint] = field(default_factory=list)
+    versions: list[GoalVersion] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # account id -> name
+    review: list[NamedId] = field(default_factory=list)
     values_note: str | None = None
 
     @property
-    def latest(self) -> PeriodValue | None:
+    def computing(self) -> bool:
+        return is_computing(self.goal, self.computed_version)
+
+    @property
+    def latest(self) -> values.PeriodValue | None:
         with_actual = [p for p in self.periods if p.actual is not None]
         return (with_actual or self.periods or [None])[-1]
 
 
-def org_definitions(goals_dir: Path, org: str) -> tuple[dict[str, GoalDefinition], int]:
-    """The organization's valid goals by id, and the number of errors in its own folder
-    (goals_dir/<org>/, where created goals go; other organizations' files are not counted).
-    """
-    if not goals_dir.is_dir():
-        return {}, 0
-    loaded = load_goals([goals_dir])
-    goals = {s.goal.id: s.goal for s in loaded.goals if s.goal.organization == org}
-    own_folder = (goals_dir / org).resolve()
-    errors = [p for p in loaded.errors if p.file and own_folder in Path(p.file).resolve().parents]
-    return goals, len(errors)
-
-
-def _has_goal_values(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(HAS_GOAL_VALUES_SQL).fetchone()[0])
-
-
-def goals_overview(settings: Settings, goals_dir: Path, org: str) -> GoalsOverview:
-    """Every goal of the organization (from its files or its stored values), latest first."""
-    definitions, file_problems = org_definitions(goals_dir, org)
+def goals_overview(
+    settings: Settings, store: GoalStore, org: str, *, archived: bool
+) -> GoalsOverview:
+    """The organization's current goals (active and needing review), or its archived ones."""
+    stored = store.list(org)
+    counts = {
+        state: sum(1 for g in stored if g.state == state)
+        for state in (ACTIVE, ARCHIVED, NEEDS_REVIEW)
+    }
+    shown = [g for g in stored if (g.state == ARCHIVED) == archived]
     latest: dict[str, LatestValue] = {}
-    summary: dict[str, tuple[str, datetime | None, datetime | None]] = {}
-    with serving_copy(settings) as serving:
+    computed: dict[str, int] = {}
+    with serving_copy(settings.serving_path) as serving:
         note = serving.note
-        if serving.con is not None and _has_goal_values(serving.con):
-            latest = latest_values(serving.con, org)
-            rows = serving.con.execute(GOAL_SUMMARY_SQL, {"org_id": org}).fetchall()
-            summary = {goal_id: (name, since, at) for goal_id, name, since, at in rows}
-    listed = []
-    for goal_id in sorted(set(definitions) | set(summary)):
-        definition = definitions.get(goal_id)
-        stored_name, since, computed_at = summary.get(goal_id, (goal_id, None, None))
-        listed.append(
-            ListedGoal(
-                goal_id=goal_id,
-                name=definition.name if definition else stored_name,
-                definition=definition,
-                latest=latest.get(goal_id),
-                stale_since=since,
-                computed_at=computed_at,
-            )
-        )
-    listed.sort(key=lambda g: (g.name.lower(), g.goal_id))
-    return GoalsOverview(listed, note, file_problems)
+        if serving.con is not None:
+            computed = values.computed_versions(serving.con, org)
+            by_realm: dict[str | None, set[str]] = defaultdict(set)
+            for goal in shown:
+                by_realm[goal.realm_id].add(goal.goal_id)
+            for realm_id, goal_ids in by_realm.items():
+                found = values.latest(serving.con, org, realm_id)
+                latest.update({k: v for k, v in found.items() if k in goal_ids})
+    listed = [ListedGoal(g, latest.get(g.goal_id), computed.get(g.goal_id)) for g in shown]
+    listed.sort(
+        key=lambda g: (g.goal.state != NEEDS_REVIEW, g.goal.definition.name.lower(), g.goal.goal_id)
+    )
+    return GoalsOverview(listed, counts, note)
+
+
+def current_period(periods: list[values.PeriodValue], today: date) -> values.PeriodValue | None:
+    """The period the goal is in today, else its latest period with an actual, else its last."""
+    for period in periods:
+        if period.period_start <= today <= period.period_end:
+            return period
+    with_actual = [p for p in periods if p.actual is not None]
+    return (with_actual or periods or [None])[-1]
 
 
 def goal_detail(
-    settings: Settings, goals_dir: Path, org: str, goal_id: str, realm_id: str | None
-) -> GoalDetail | None:
-    """One goal with all its periods; None when the organization has no such goal."""
-    definition = org_definitions(goals_dir, org)[0].get(goal_id)
-    periods: list[PeriodValue] = []
-    stored_name = None
-    account_name = None
-    with serving_copy(settings) as serving:
-        note = serving.note
+    settings: Settings,
+    store: GoalStore,
+    org: str,
+    goal_id: str,
+    connected_realm: str | None,
+    today: date | None = None,
+) -> GoalDetail:
+    """One goal with its periods, the current period's history, its versions and, when it
+    needs a review, what its ids name in the connected company now (GoalNotFound if none)."""
+    goal = store.get(org, goal_id)
+    detail = GoalDetail(goal, None, versions=store.history(org, goal_id))
+    with serving_copy(settings.serving_path) as serving:
+        detail.values_note = serving.note
         con = serving.con
-        if con is not None and _has_goal_values(con):
-            params = {"org_id": org, "goal_id": goal_id}
-            for row in con.execute(GOAL_PERIODS_SQL, params).fetchall():
-                periods.append(PeriodValue(*row[:9]))
-                stored_name = row[9]
-        if con is not None and definition is not None and definition.tracks.account:
-            account = load_catalog(con, org, realm_id).accounts.get(
-                definition.tracks.account.account_id
+        if con is None:
+            return detail
+        detail.computed_version = values.computed_versions(con, org).get(goal_id)
+        detail.periods = values.periods(con, org, goal.realm_id, goal_id)
+        detail.current = current_period(detail.periods, today or datetime.now(UTC).date())
+        if detail.current is not None:
+            detail.history = values.history(
+                con, org, goal.realm_id, goal_id, detail.current.period_start
             )
-            account_name = account.fully_qualified_name or account.name if account else None
-    if definition is None and not periods:
-        return None
-    name = definition.name if definition else (stored_name or goal_id)
-    return GoalDetail(goal_id, name, definition, periods, account_name, note)
+        own = load_catalog(con, org, goal.realm_id)
+        detail.names = account_names(own)
+        if goal.needs_review:
+            connected = load_catalog(con, org, connected_realm)
+            detail.review = named_ids(goal.definition, connected)
+    return detail
+
+
+def account_names(catalog: Catalog) -> dict[str, str]:
+    return {
+        account_id: account.fully_qualified_name or account.name
+        for account_id, account in catalog.accounts.items()
+    }
+
+
+def named_ids(definition: GoalDefinition, catalog: Catalog) -> list[NamedId]:
+    """Each company id the goal names and what it names in `catalog`'s company."""
+    data = definition_data(definition)
+    found = []
+    for path in reads_company_ids(definition):
+        value: Any = data
+        for part in path.split("."):
+            value = value[part]
+        value = str(value)
+        if path.endswith("account_id"):
+            account = catalog.accounts.get(value)
+            name = None
+            if account is not None:
+                name = account.fully_qualified_name or account.name
+                if not account.active:
+                    name += " (inactive)"
+            found.append(NamedId(path, "account", value, name))
+        else:
+            kind = "class" if path.endswith("class_id") else "department"
+            found.append(NamedId(path, kind, value, catalog.dimensions.get((kind, value))))
+    return found
 
 
 def imported_catalog(
     settings: Settings, org: str, realm_id: str | None
 ) -> tuple[Catalog | None, str | None]:
     """What the connected company has imported (the form's choices), or why nothing."""
-    with serving_copy(settings) as serving:
+    with serving_copy(settings.serving_path) as serving:
         if serving.con is None:
             return None, serving.note
         catalog = load_catalog(serving.con, org, realm_id)
@@ -222,14 +216,44 @@ def imported_catalog(
     return catalog, None
 
 
+@dataclass(frozen=True)
+class PreviewRow:
+    period_start: date
+    period_end: date
+    actual: float | None
+    target: float | None
+    status: str
+
+
+def preview_rows(
+    settings: Settings, goal: GoalDefinition, realm_id: str | None
+) -> tuple[list[PreviewRow], str | None]:
+    """What `goal` would be in its latest periods, computed from the serving copy (attached
+    read-only; nothing is stored), or why it cannot be computed now."""
+    with attached_serving_copy(settings.serving_path) as serving:
+        if serving.con is None:
+            return [], serving.note
+        try:
+            rows = preview(serving.con, ATTACHED_AS, goal, realm_id, periods=PREVIEW_PERIODS)
+        except duckdb.Error as error:
+            return [], f"the preview could not be computed ({' '.join(str(error).split())[:200]})"
+    return [
+        PreviewRow(r["period_start"], r["period_end"], r["actual"], r["target"], r["status"])
+        for r in rows
+    ], None
+
+
 __all__ = [
     "GoalDetail",
     "GoalsOverview",
     "ListedGoal",
-    "PeriodValue",
+    "NamedId",
+    "PreviewRow",
+    "current_period",
     "goal_detail",
     "goals_overview",
     "imported_catalog",
-    "org_definitions",
-    "serving_copy",
+    "is_computing",
+    "named_ids",
+    "preview_rows",
 ]

@@ -107,6 +107,20 @@ def humanize(value: object) -> str:
     return text[:1].upper() + text[1:]
 
 
+def sync_duration(run: object) -> str:
+    """`2 min 5 s`, `37 s`: how long a finished sync took."""
+    started, finished = getattr(run, "started_at", None), getattr(run, "finished_at", None)
+    if started is None or finished is None:
+        return "—"
+    seconds = max(0, round((finished - started).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
 templates.env.filters["when"] = format_when
+templates.env.filters["sync_duration"] = sync_duration
 templates.env.filters["iso_utc"] = iso_utc
 templates.env.filters["humanize"] = humanize

@@ -1,10 +1,12 @@
-"""QuickBooks Goals in the web app: the goals page, one goal's page, and the new-goal form.
+"""QuickBooks Goals in the web app: the goals list (current and archived), a goal's page, the
+new-goal and edit forms with their preview, and archive / restore / confirm.
 
-Reading needs membership (any role); creating needs editor or admin, checked by the service
-(audited) after the CSRF check and before the form's values are read, exactly as the CLI's
-`goals create` does. The goal file is written by the CLI's own create flow
-(`qb_pipeline.goals.cli.create_goal`), so both refuse the same things with the same words.
-Values come from the serving copy (goals_data.py); the chart is SVG drawn here.
+Reading needs membership (any role). Every change needs editor or admin, checked by the
+service (audited) after the CSRF check and before the form's values are read; the change
+itself goes through goal_changes.py, the same path as the JSON API's, which stores the goal
+and submits a goals run to Dagster's run queue. Pages stay server-rendered and work without
+JavaScript; static/live.js polls the `/live` JSON of a page to replace its computing state
+and values in place when a run has published them.
 
 The goal modules bring DuckDB, PyYAML and pyarrow (about a second of imports): they are
 imported by the handlers that need them, on the first goals request, so that the web app
@@ -13,209 +15,512 @@ starts as fast as it did without them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
-from collections.abc import Mapping
-from datetime import date
-from pathlib import Path
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from qb_pipeline.connections.errors import NotConnected
 from qb_pipeline.connections.models import DISCONNECTED, NOT_CONNECTED, Membership
 from qb_pipeline.web.auth import signed_in_email
 from qb_pipeline.web.csrf import checked_form
-from qb_pipeline.web.goal_chart import ChartPoint, actual_vs_target_svg, format_amount
-from qb_pipeline.web.pages import PageError, flash, render, see_other
+from qb_pipeline.web.goal_chart import format_amount
+from qb_pipeline.web.pages import PageError, flash, render, see_other, templates
 from qb_pipeline.web.routes_integrations import call, first_org_slug, member_of
 
 if TYPE_CHECKING:
-    from qb_pipeline.goals.model import GoalDefinition
+    from qb_pipeline.goals.store import GoalStore
+    from qb_pipeline.web.goal_changes import GoalChanges
     from qb_pipeline.web.goal_form import FormState
+    from qb_pipeline.web.goals_data import GoalDetail, GoalsOverview
 
 log = logging.getLogger(__name__)
 
-EDITOR = "editor"  # the least role that may create goals (as qb_pipeline.goals.cli says)
-# The folder of goal files: the variable the CLI and the Dagster code location read too.
-GOALS_DIR_ENV = "QBP_GOALS_DIR"
-DEFAULT_GOALS_DIR = Path("goal_models")
-
-STATUS_SYMBOLS = {
-    "on_track": "✓",
-    "at_risk": "!",
-    "off_track": "✗",
-    "no_target": "-",
-    "no_data": "○",
+EDITOR = "editor"  # the least role that may change goals (the service's goal_editor says so)
+ARCHIVED_VIEW = "archived"
+# The parts of a goal's page (and of the list) that static/live.js keeps current.
+GOAL_FRAGMENTS = {
+    "goal-state": "_goal_state.html",
+    "goal-values": "_goal_values.html",
+    "goal-history": "_goal_history.html",
 }
-
-
-def default_goals_dir(env: Mapping[str, str] | None = None) -> Path:
-    """$QBP_GOALS_DIR, else ./goal_models, as an absolute path."""
-    env = os.environ if env is None else env
-    folder = Path(env[GOALS_DIR_ENV]) if env.get(GOALS_DIR_ENV) else DEFAULT_GOALS_DIR
-    return folder.resolve()
+LIST_FRAGMENTS = {"goal-rows": "_goal_rows.html"}
 
 
 def goals_url(slug: str) -> str:
     return f"/orgs/{slug}/goals"
 
 
-def next_run_instructions(slug: str) -> str:
-    """What makes a new goal's values appear: the code location reads goal files at load."""
-    return (
-        "Its values appear after the next goal run: reload the Dagster code location so it "
-        "reads the new file (Reload in the Dagster UI, or restart dagster dev), then launch "
-        f"the goals_refresh job for the partition {slug}; or wait for the next sync, which "
-        "computes the goals after importing."
-    )
+def goal_url(slug: str, goal_id: str) -> str:
+    return f"/orgs/{slug}/goals/{goal_id}"
 
 
-def period_label(start: date, end: date) -> str:
-    """`Aug 2026` for a month, `Apr 2026 to Jun 2026` for a quarter or year."""
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start:%b %Y}"
-    return f"{start:%b %Y} to {end:%b %Y}"
+def new_goal_url(slug: str) -> str:
+    return f"/orgs/{slug}/new-goal"
 
 
-def tracks_text(definition: GoalDefinition, account_name: str | None = None) -> str:
-    """What a goal tracks, in words: `Income line`, `account 13 Products (with sub-accounts)`."""
-    tracks = definition.tracks
-    if tracks.line is not None:
-        return f"{tracks.line.group} line"
-    if tracks.account is not None:
-        text = f"account {tracks.account.account_id}"
-        if account_name:
-            text += f" {account_name}"
-        if tracks.account.include_subaccounts:
-            text += " (with sub-accounts)"
-        return text
-    return f"formula {tracks.formula.expression}"
+def _store(request: Request) -> GoalStore:
+    from qb_pipeline.goals.store import GoalStore
+
+    return GoalStore(request.app.state.service.db_path)
 
 
-def _members_only(request: Request) -> tuple[str, str]:
-    return signed_in_email(request), request.path_params["slug"]
+def _changes(request: Request) -> GoalChanges:
+    from qb_pipeline.web.goal_changes import GoalChanges
+
+    return GoalChanges(request.app.state.settings, request.app.state.service, "web")
 
 
-# -- pages --------------------------------------------------------------------------
-
-
-async def goals_home(request: Request) -> Response:
-    return see_other(goals_url(await first_org_slug(request)))
-
-
-async def goals_page(request: Request) -> Response:
-    from qb_pipeline.web.goals_data import goals_overview
-
-    email, slug = _members_only(request)
-    membership = await member_of(request, email, slug)
-    status = await call(request, "status", slug)
-    settings, goals_dir = request.app.state.settings, request.app.state.goals_dir
-    overview = await run_in_threadpool(goals_overview, settings, goals_dir, slug)
-    context = {
-        **_org_context(membership),
-        "overview": overview,
-        "tz": status.settings.timezone,
-        "tracks_text": tracks_text,
-        "period_label": period_label,
-        "amount": format_amount,
-        "symbols": STATUS_SYMBOLS,
-        "instructions": next_run_instructions(slug),
-    }
-    return render(request, "goals.html", context)
-
-
-async def goal_page(request: Request) -> Response:
-    from qb_pipeline.web.goal_form import GRAINS, WINDOWS
-    from qb_pipeline.web.goals_data import goal_detail
-
-    email, slug = _members_only(request)
-    membership = await member_of(request, email, slug)
-    goal_id = request.path_params["goal_id"]
-    status = await call(request, "status", slug)
-    settings, goals_dir = request.app.state.settings, request.app.state.goals_dir
-    detail = await run_in_threadpool(
-        goal_detail, settings, goals_dir, slug, goal_id, status.realm_id
-    )
-    if detail is None:
-        raise PageError(
-            404, "Goal not found", f"{membership.organization.name} has no goal '{goal_id}'."
-        )
-    points = [
-        ChartPoint(period_label(p.period_start, p.period_end), p.actual, p.target, p.status)
-        for p in detail.periods
-    ]
-    chart = actual_vs_target_svg(points, f"{detail.name}: actual and target by period")
-    context = {
-        **_org_context(membership),
-        "goal": detail,
-        "chart": chart if points else None,
-        "tz": status.settings.timezone,
-        "grains": GRAINS,
-        "windows": WINDOWS,
-        "tracks": tracks_text(detail.definition, detail.account_name)
-        if detail.definition
-        else None,
-        "period_label": period_label,
-        "amount": format_amount,
-        "symbols": STATUS_SYMBOLS,
-        "instructions": next_run_instructions(slug),
-    }
-    return render(request, "goal.html", context)
-
-
-async def new_goal_page(request: Request) -> Response:
-    email, slug = _members_only(request)
-    membership = await member_of(request, email, slug)
-    _require_editor(membership)
-    wanted = request.query_params.get("dataset")
-    return await _form_page(request, membership, wanted, None)
-
-
-# -- actions ------------------------------------------------------------------------
-
-
-async def create_goal_action(request: Request) -> Response:
-    from qb_pipeline.goals.cli import CREATE_ACTION, GoalRefused, create_goal
-    from qb_pipeline.web import goal_form
-
-    form = await checked_form(request)
-    email, slug = _members_only(request)
-    # Checked before the values are read, so a viewer gets 403, not a validation message.
-    membership = await call(request, "require_role", email, slug, EDITOR, CREATE_ACTION)
-    create_request, state = goal_form.read_form(form, slug, email)
-    if create_request is None:
-        return await _form_page(request, membership, state.values.get("dataset"), state)
-    service, goals_dir = request.app.state.service, request.app.state.goals_dir
+def _zone(name: str | None) -> ZoneInfo:
     try:
-        created = await run_in_threadpool(create_goal, create_request, service, goals_dir)
-    except GoalRefused as refusal:
-        goal_form.place_refusal(state, refusal.problems)
-        log.info("goal not created: org=%s by=%s: %s", slug, email, "; ".join(refusal.problems))
-        return await _form_page(request, membership, create_request.dataset, state)
-    goal = created.goal
-    where = created.path.relative_to(goals_dir.parent)
-    flash(
-        request,
-        "success",
-        f"Created the goal “{goal.name}” ({goal.id}) in {where}. " + next_run_instructions(slug),
-    )
-    log.info("goal created: org=%s id=%s by=%s", slug, goal.id, email)
-    return see_other(f"{goals_url(slug)}/{goal.id}")
-
-
-# -- helpers ------------------------------------------------------------------------
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _org_context(membership: Membership) -> dict[str, Any]:
     return {
         "org": membership.organization,
         "role": membership.role,
-        "can_create": membership.allows(EDITOR),
-        "create_reason": f"Only editors and admins can create goals. Your role: {membership.role}.",
+        "can_edit": membership.allows(EDITOR),
+        "edit_reason": f"Only editors and admins can change goals. Your role: {membership.role}.",
     }
+
+
+def _shared(tz: str) -> dict[str, Any]:
+    """What every goals template uses: formatting helpers and labels."""
+    from qb_pipeline.web import goal_text
+
+    return {
+        "tz": tz,
+        "amount": format_amount,
+        "period_label": goal_text.period_label,
+        "tracks_text": goal_text.tracks_text,
+        "symbols": goal_text.STATUS_SYMBOLS,
+        "state_labels": goal_text.STATE_LABELS,
+        "change_labels": goal_text.CHANGE_LABELS,
+        "change_text": goal_text.change_text,
+    }
+
+
+def _fragments(names: dict[str, str], context: dict[str, Any]) -> dict[str, str]:
+    return {
+        element: templates.env.get_template(template).render(**context)
+        for element, template in names.items()
+    }
+
+
+def _digest(fragments: dict[str, str]) -> str:
+    """Changes when any fragment does: the script replaces the page's parts only then."""
+    text = "\x00".join(f"{k}\x00{v}" for k, v in sorted(fragments.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+# -- the goals list -----------------------------------------------------------------
+
+
+async def goals_home(request: Request) -> Response:
+    return see_other(goals_url(await first_org_slug(request)))
+
+
+async def _overview_context(request: Request) -> dict[str, Any]:
+    from qb_pipeline.web.goals_data import goals_overview
+
+    email, slug = signed_in_email(request), request.path_params["slug"]
+    membership = await member_of(request, email, slug)
+    status = await call(request, "status", slug)
+    archived = request.query_params.get("state") == ARCHIVED_VIEW
+    context: dict[str, Any] = {
+        **_org_context(membership),
+        **_shared(status.settings.timezone),
+        "archived_view": archived,
+        "overview": None,
+        "problem": None,
+    }
+    try:
+        overview: GoalsOverview = await run_in_threadpool(
+            goals_overview, request.app.state.settings, _store(request), slug, archived=archived
+        )
+    except ValueError as error:  # a stored definition this version cannot read
+        log.exception("goals of %s cannot be read", slug)
+        context["problem"] = (
+            f"The goals of {membership.organization.name} cannot be read now: "
+            + (" ".join(str(error).split())[:300])
+        )
+        return context
+    context["overview"] = overview
+    return context
+
+
+async def goals_page(request: Request) -> Response:
+    context = await _overview_context(request)
+    if context["overview"] is not None and not context["archived_view"]:
+        fragments = _fragments(LIST_FRAGMENTS, context)
+        context["live"] = {
+            "url": f"/orgs/{context['org'].slug}/live/goals",
+            "digest": _digest(fragments),
+            "busy": context["overview"].computing,
+        }
+    return render(request, "goals.html", context)
+
+
+async def goals_live(request: Request) -> Response:
+    context = await _overview_context(request)
+    if context["overview"] is None:
+        return JSONResponse({"busy": False, "digest": "", "fragments": {}}, status_code=500)
+    fragments = _fragments(LIST_FRAGMENTS, context)
+    busy = context["overview"].computing
+    return JSONResponse({"busy": busy, "digest": _digest(fragments), "fragments": fragments})
+
+
+# -- one goal -----------------------------------------------------------------------
+
+
+async def _goal_context(request: Request) -> dict[str, Any]:
+    from qb_pipeline.goals.store import GoalNotFound
+    from qb_pipeline.web import goal_text
+    from qb_pipeline.web.goal_chart import (
+        ChartPoint,
+        HistoryPoint,
+        actual_vs_target_svg,
+        history_svg,
+    )
+    from qb_pipeline.web.goals_data import goal_detail
+
+    email, slug = signed_in_email(request), request.path_params["slug"]
+    membership = await member_of(request, email, slug)
+    goal_id = request.path_params["goal_id"]
+    status = await call(request, "status", slug)
+    zone = _zone(status.settings.timezone)
+    try:
+        detail: GoalDetail = await run_in_threadpool(
+            goal_detail,
+            request.app.state.settings,
+            _store(request),
+            slug,
+            goal_id,
+            status.realm_id,
+            datetime.now(zone).date(),
+        )
+    except GoalNotFound:
+        raise PageError(
+            404, "Goal not found", f"{membership.organization.name} has no goal '{goal_id}'."
+        ) from None
+    except ValueError as error:  # a stored definition this version cannot read
+        log.exception("goal %s of %s cannot be read", goal_id, slug)
+        raise PageError(
+            500,
+            "Goal cannot be read",
+            f"The goal '{goal_id}' of {membership.organization.name} cannot be read now: "
+            + " ".join(str(error).split())[:300],
+        ) from None
+    name = detail.goal.definition.name
+    points = [
+        ChartPoint(
+            goal_text.period_label(p.period_start, p.period_end), p.actual, p.target, p.status
+        )
+        for p in detail.periods
+    ]
+    chart = actual_vs_target_svg(points, f"{name}: actual and target by period") if points else None
+    history_chart = None
+    if detail.current is not None and detail.history:
+        label = goal_text.period_label(detail.current.period_start, detail.current.period_end)
+        history_chart = history_svg(
+            [
+                HistoryPoint(h.as_of.astimezone(zone), h.actual, h.target, h.status)
+                for h in detail.history
+            ],
+            f"{name}: how {label}'s actual moved, computation by computation",
+        )
+    return {
+        **_org_context(membership),
+        **_shared(status.settings.timezone),
+        "goal": detail,
+        "stored": detail.goal,
+        "definition_rows": goal_text.definition_rows(detail.goal.definition, detail.names),
+        "yaml_text": goal_text.yaml_text(detail.goal.definition),
+        "chart": chart,
+        "history_chart": history_chart,
+        "connected_company": status.company_name,
+        "connected_realm": status.realm_id,
+    }
+
+
+async def goal_page(request: Request) -> Response:
+    context = await _goal_context(request)
+    fragments = _fragments(GOAL_FRAGMENTS, context)
+    stored = context["stored"]
+    context["live"] = {
+        "url": f"/orgs/{stored.org_slug}/live/goals/{stored.goal_id}",
+        "digest": _digest(fragments),
+        "busy": context["goal"].computing,
+    }
+    return render(request, "goal.html", context)
+
+
+async def goal_live(request: Request) -> Response:
+    context = await _goal_context(request)
+    detail = context["goal"]
+    fragments = _fragments(GOAL_FRAGMENTS, context)
+    return JSONResponse(
+        {
+            "busy": detail.computing,
+            "state": detail.goal.state,
+            "version": detail.goal.version,
+            "computed_version": detail.computed_version,
+            "digest": _digest(fragments),
+            "fragments": fragments,
+        }
+    )
+
+
+# -- the forms ----------------------------------------------------------------------
+
+
+async def new_goal_page(request: Request) -> Response:
+    email, slug = signed_in_email(request), request.path_params["slug"]
+    membership = await member_of(request, email, slug)
+    _require_editor(membership)
+    return await _form_page(request, membership, None, request.query_params.get("dataset"))
+
+
+async def edit_goal_page(request: Request) -> Response:
+    from qb_pipeline.goals.store import GoalNotFound
+    from qb_pipeline.web.goal_form import state_from_definition
+
+    email, slug = signed_in_email(request), request.path_params["slug"]
+    membership = await member_of(request, email, slug)
+    _require_editor(membership)
+    goal_id = request.path_params["goal_id"]
+    try:
+        stored = await run_in_threadpool(_store(request).get, slug, goal_id)
+    except GoalNotFound:
+        raise PageError(
+            404, "Goal not found", f"{membership.organization.name} has no goal '{goal_id}'."
+        ) from None
+    _require_editable(stored)
+    state = state_from_definition(stored.definition)
+    wanted = request.query_params.get("dataset")
+    if wanted:
+        state.values["dataset"] = wanted
+    return await _form_page(request, membership, state, state.value("dataset"), stored=stored)
+
+
+async def create_goal_action(request: Request) -> Response:
+    return await _form_action(request, None)
+
+
+async def edit_goal_action(request: Request) -> Response:
+    return await _form_action(request, request.path_params["goal_id"])
+
+
+async def _form_action(request: Request, goal_id: str | None) -> Response:
+    """Preview, choices (another dataset's lines and accounts) or save, for a new goal
+    (`goal_id` None) or an existing one."""
+    from qb_pipeline.goals.editing import GoalRefused
+    from qb_pipeline.goals.store import GoalConflict, GoalNotFound
+    from qb_pipeline.web import goal_form
+
+    form = await checked_form(request)
+    email, slug = signed_in_email(request), request.path_params["slug"]
+    # Checked before the values are read, so a viewer gets 403, not a validation message.
+    membership, _ = await call(request, "goal_editor", email, slug, needs_connection=False)
+    stored = None
+    if goal_id is not None:
+        try:
+            stored = await run_in_threadpool(_store(request).get, slug, goal_id)
+        except GoalNotFound:
+            raise PageError(
+                404, "Goal not found", f"{membership.organization.name} has no goal '{goal_id}'."
+            ) from None
+        _require_editable(stored)
+    action = str(form.get("action") or "save")
+    raw, state = goal_form.read_form(form)
+    dataset = state.value("dataset") or None
+    if action == "choices":
+        state.errors.clear()
+        return await _form_page(request, membership, state, dataset, stored=stored)
+    if raw is None:
+        return await _form_page(request, membership, state, dataset, stored=stored, status=400)
+    changes = _changes(request)
+    if stored is not None:
+        raw = goal_form.with_kept_fields(raw, stored.definition)
+    try:
+        if action == "preview":
+            preview = await run_in_threadpool(changes.preview, email, slug, raw, goal_id)
+            return await _form_page(
+                request, membership, state, dataset, stored=stored, preview=preview
+            )
+        if stored is None:
+            outcome = await run_in_threadpool(changes.create, email, slug, raw)
+        else:
+            version = _version(form)
+            outcome = await run_in_threadpool(
+                changes.update, email, slug, stored.goal_id, raw, version
+            )
+    except GoalRefused as refusal:
+        goal_form.place_issues(state, refusal.issues)
+        log.info("goal not saved: org=%s by=%s: %s", slug, email, "; ".join(refusal.problems))
+        return await _form_page(request, membership, state, dataset, stored=stored, status=400)
+    except GoalConflict as conflict:
+        goal_form.refused_state(state, str(conflict))
+        return await _form_page(request, membership, state, dataset, stored=stored, status=409)
+    except NotConnected as error:
+        goal_form.refused_state(state, str(error))
+        return await _form_page(request, membership, state, dataset, stored=stored, status=400)
+    goal = outcome.goal
+    verb = "Created" if stored is None else "Saved"
+    if outcome.changed:
+        flash(
+            request,
+            "success",
+            f"{verb} the goal “{goal.definition.name}” ({goal.goal_id}, version "
+            f"{goal.version}). {outcome.values_note()}",
+        )
+    else:
+        flash(request, "info", f"Nothing to save: “{goal.definition.name}” is already so.")
+    log.info("goal %s: org=%s id=%s by=%s", outcome.change, slug, goal.goal_id, email)
+    return see_other(goal_url(slug, goal.goal_id))
+
+
+def _version(form: FormData) -> int | None:
+    text = str(form.get("version") or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise PageError(
+            400, "Request not completed", f"version must be a whole number, not {text!r}."
+        )
+    return int(text)
+
+
+async def _form_page(
+    request: Request,
+    membership: Membership,
+    state: FormState | None,
+    wanted_dataset: str | None,
+    *,
+    stored: Any = None,
+    preview: Any = None,
+    status: int = 200,
+) -> Response:
+    """The form for one dataset (or why there can be none), with `state`'s values and errors
+    and, after "Preview", the latest periods the goal would have."""
+    from qb_pipeline.web import goal_form
+    from qb_pipeline.web.goals_data import imported_catalog
+
+    slug = membership.org_slug
+    connection = await call(request, "status", slug)
+    context: dict[str, Any] = {
+        **_org_context(membership),
+        **_shared(connection.settings.timezone),
+        "state": state,
+        "stored": stored,
+        "preview": preview,
+        "form_action": goal_url(slug, stored.goal_id) + "/edit" if stored else new_goal_url(slug),
+    }
+    if connection.status in (NOT_CONNECTED, DISCONNECTED):
+        context["unavailable"] = (
+            f"{membership.organization.name} has no QuickBooks connection "
+            f"({connection.status.replace('_', ' ')}), so its goals cannot be created or "
+            "changed. An admin connects QuickBooks on the Integrations page."
+        )
+        return render(request, "goal_form.html", context, status=max(status, 400))
+    catalog, note = await run_in_threadpool(
+        imported_catalog, request.app.state.settings, slug, connection.realm_id
+    )
+    if catalog is None:
+        context["unavailable"] = (
+            f"Nothing to set a goal on yet: {note}. Goals can be created once the first sync "
+            f"of {membership.organization.name} has finished (`qb-pipeline sync --org {slug}`)."
+        )
+        return render(request, "goal_form.html", context, status=max(status, 400))
+    datasets = goal_form.imported_datasets(catalog)
+    if not datasets:
+        context["unavailable"] = (
+            f"Nothing to set a goal on yet: no report of {membership.organization.name} has "
+            "been imported (only its accounts). The next sync imports them."
+        )
+        return render(request, "goal_form.html", context, status=max(status, 400))
+    dataset = wanted_dataset or datasets[0]
+    if dataset not in datasets:
+        context["dataset_problem"] = (
+            f"'{dataset}' has not been imported for {slug} yet; imported: "
+            f"{', '.join(sorted(datasets))}"
+        )
+        if state is None or not stored:
+            dataset = datasets[0]
+    if state is None:
+        state = goal_form.initial_state(dataset, catalog)
+    state.values["dataset"] = dataset
+    context.update(
+        state=state,
+        dataset=dataset,
+        choices=goal_form.choices(catalog, dataset, state),
+        labels=goal_form.LABELS,
+    )
+    return render(request, "goal_form.html", context, status=status)
+
+
+# -- archive, restore, confirm ------------------------------------------------------
+
+
+async def _state_action(request: Request, what: str) -> Response:
+    from qb_pipeline.goals.store import GoalConflict, GoalNotFound
+
+    form = await checked_form(request)
+    email, slug = signed_in_email(request), request.path_params["slug"]
+    goal_id = request.path_params["goal_id"]
+    await call(request, "goal_editor", email, slug, needs_connection=False)
+    version = _version(form)
+    changes = _changes(request)
+    try:
+        outcome = await run_in_threadpool(getattr(changes, what), email, slug, goal_id, version)
+    except GoalNotFound:
+        raise PageError(404, "Goal not found", f"There is no goal '{goal_id}' in {slug}.") from None
+    except GoalConflict as conflict:
+        flash(request, "error", f"Not done: {conflict}.")
+        return see_other(goal_url(slug, goal_id))
+    except NotConnected as error:
+        flash(request, "error", f"Not done: {error}.")
+        return see_other(goal_url(slug, goal_id))
+    name = outcome.goal.definition.name
+    log.info("goal %s: org=%s id=%s by=%s", what, slug, goal_id, email)
+    if what == "archive":
+        if outcome.changed:
+            flash(
+                request,
+                "success",
+                f"Archived “{name}”: it is no longer computed; its values and history are "
+                "kept under Archived.",
+            )
+        return see_other(goals_url(slug))
+    if outcome.changed:
+        done = {"restore": "Restored", "confirm": "Confirmed"}[what]
+        flash(request, "success", f"{done} “{name}”. {outcome.values_note()}")
+    return see_other(goal_url(slug, goal_id))
+
+
+async def archive_action(request: Request) -> Response:
+    return await _state_action(request, "archive")
+
+
+async def restore_action(request: Request) -> Response:
+    return await _state_action(request, "restore")
+
+
+async def confirm_action(request: Request) -> Response:
+    return await _state_action(request, "confirm")
+
+
+# -- helpers ------------------------------------------------------------------------
 
 
 def _require_editor(membership: Membership) -> None:
@@ -223,87 +528,43 @@ def _require_editor(membership: Membership) -> None:
         raise PageError(
             403,
             "Not allowed",
-            f"Only editors and admins can create goals. Your role in "
+            f"Only editors and admins can create or change goals. Your role in "
             f"'{membership.org_slug}': {membership.role}.",
         )
 
 
-async def _form_page(
-    request: Request,
-    membership: Membership,
-    wanted_dataset: str | None,
-    state: FormState | None,
-) -> Response:
-    """The form for one dataset (or why there can be none), with `state`'s values and errors."""
-    from qb_pipeline.web import goal_form
-    from qb_pipeline.web.goals_data import imported_catalog
-
-    slug = membership.org_slug
-    status = await call(request, "status", slug)
-    context: dict[str, Any] = {
-        **_org_context(membership),
-        "state": state,
-        "labels": goal_form.LABELS,
-    }
-    refused = state is not None and not state.ok
-    if status.status in (NOT_CONNECTED, DISCONNECTED):
-        context["unavailable"] = (
-            f"{membership.organization.name} has no QuickBooks connection "
-            f"({status.status.replace('_', ' ')}), so no goal can be created. "
-            "An admin connects QuickBooks on the Integrations page."
+def _require_editable(stored: Any) -> None:
+    if stored.file_managed:
+        raise PageError(
+            409,
+            "Managed by a goal file",
+            f"The goal '{stored.goal_id}' is managed by the goal file {stored.managed_by}: "
+            "change the file and run `qb-pipeline goals apply`.",
         )
-        return render(request, "goal_new.html", context, status=400 if refused else 200)
-    catalog, note = await run_in_threadpool(
-        imported_catalog, request.app.state.settings, slug, status.realm_id
-    )
-    if catalog is None:
-        context["unavailable"] = (
-            f"Nothing to set a goal on yet: {note}. Goals can be created once the first sync "
-            f"of {membership.organization.name} has finished (`qb-pipeline sync --org {slug}`)."
+    if stored.is_archived:
+        raise PageError(
+            409,
+            "Archived goal",
+            f"The goal '{stored.goal_id}' is archived: restore it before changing it.",
         )
-        return render(request, "goal_new.html", context, status=400 if refused else 200)
-    datasets = goal_form.imported_datasets(catalog)
-    if not datasets:
-        context["unavailable"] = (
-            f"Nothing to set a goal on yet: no report of {membership.organization.name} has "
-            "been imported (only its accounts). The next sync imports them."
-        )
-        return render(request, "goal_new.html", context, status=400 if refused else 200)
-    dataset = wanted_dataset or datasets[0]
-    if dataset not in datasets:
-        context["dataset_problem"] = (
-            f"'{dataset}' has not been imported for {slug} yet; imported: "
-            f"{', '.join(sorted(datasets))}"
-        )
-        dataset = datasets[0]
-    if state is None:
-        state = goal_form.initial_state(dataset, catalog)
-        context["state"] = state
-    context.update(
-        dataset=dataset,
-        dataset_label=goal_form.DATASET_LABELS.get(dataset, dataset),
-        choices=goal_form.choices(catalog, dataset),
-    )
-    return render(request, "goal_new.html", context, status=400 if refused else 200)
 
 
 def routes() -> list[Route]:
     return [
         Route("/goals", goals_home, methods=["GET"]),
         Route("/orgs/{slug}/goals", goals_page, methods=["GET"]),
-        # Before the goal page, so that "new" is the form, not a goal id.
-        Route("/orgs/{slug}/goals/new", new_goal_page, methods=["GET"]),
-        Route("/orgs/{slug}/goals/new", create_goal_action, methods=["POST"]),
+        # Live JSON lives outside the goal id space: no goal id is reserved.
+        Route("/orgs/{slug}/live/goals", goals_live, methods=["GET"]),
+        Route("/orgs/{slug}/new-goal", new_goal_page, methods=["GET"]),
+        Route("/orgs/{slug}/new-goal", create_goal_action, methods=["POST"]),
         Route("/orgs/{slug}/goals/{goal_id}", goal_page, methods=["GET"]),
+        Route("/orgs/{slug}/live/goals/{goal_id}", goal_live, methods=["GET"]),
+        Route("/orgs/{slug}/goals/{goal_id}/edit", edit_goal_page, methods=["GET"]),
+        Route("/orgs/{slug}/goals/{goal_id}/edit", edit_goal_action, methods=["POST"]),
+        Route("/orgs/{slug}/goals/{goal_id}/archive", archive_action, methods=["POST"]),
+        Route("/orgs/{slug}/goals/{goal_id}/restore", restore_action, methods=["POST"]),
+        Route("/orgs/{slug}/goals/{goal_id}/confirm", confirm_action, methods=["POST"]),
     ]
 
 
-__all__ = [
-    "GOALS_DIR_ENV",
-    "default_goals_dir",
-    "goals_url",
-    "next_run_instructions",
-    "period_label",
-    "routes",
-    "tracks_text",
-]
+__all__ = ["goal_url", "goals_url", "new_goal_url", "routes"]

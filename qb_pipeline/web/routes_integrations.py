@@ -1,4 +1,5 @@
-"""The Integrations area: the QuickBooks card, the OAuth connect flow, disconnect, settings.
+"""The Integrations area: the QuickBooks card, the OAuth connect flow, disconnect, settings,
+"Sync now" and the last syncs.
 
 Every mutating route reads the form through the CSRF check first; the service then checks
 the role (admin) and audits a refusal, which reaches the user as a 403 page. The OAuth `state`
@@ -35,8 +36,8 @@ from qb_pipeline.connections.models import (
     Membership,
 )
 from qb_pipeline.web.auth import signed_in_email
-from qb_pipeline.web.csrf import checked_form
-from qb_pipeline.web.pages import PageError, flash, render, see_other
+from qb_pipeline.web.csrf import FIELD_NAME, checked_form, csrf_token
+from qb_pipeline.web.pages import PageError, flash, render, see_other, templates
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ INVALID_ATTEMPT = (
     "This connection attempt is not valid (expired or already used). Nothing was stored."
 )
 SETTINGS_ACTION = "change the QuickBooks integration settings"
+RECENT_SYNCS = 10
+# The parts of the page that static/live.js keeps current while a sync is under way.
+SYNC_FRAGMENTS = {
+    "sync-activity": "_sync_activity.html",
+    "recent-syncs": "_recent_syncs.html",
+    "data-available": "_data_available.html",
+}
 TIMEZONES = sorted(available_timezones())
 _OAUTH_KEY = "oauth"  # session entry: {"state": ..., "org": slug} of the attempt under way
 
@@ -109,7 +117,72 @@ async def integrations_page(request: Request) -> Response:
     membership = await member_of(request, email, slug)
     memberships = await call(request, "memberships", email)
     status = await call(request, "status", slug)
-    return render(request, "integrations.html", page_context(membership, memberships, status))
+    context = page_context(membership, memberships, status)
+    context.update(await sync_context(request, slug, status))
+    fragments = _sync_fragments(request, context)
+    context["live"] = {
+        "url": f"/orgs/{slug}/live/integrations",
+        "digest": _digest(fragments),
+        "busy": context["activity"].busy,
+    }
+    return render(request, "integrations.html", context)
+
+
+async def integrations_live(request: Request) -> Response:
+    """The page's sync parts as JSON, for static/live.js."""
+    from starlette.responses import JSONResponse
+
+    email = signed_in_email(request)
+    slug = request.path_params["slug"]
+    membership = await member_of(request, email, slug)
+    status = await call(request, "status", slug)
+    context = page_context(membership, [], status)
+    context.update(await sync_context(request, slug, status))
+    fragments = _sync_fragments(request, context)
+    activity = context["activity"]
+    return JSONResponse(
+        {
+            "busy": activity.busy,
+            "state": activity.state,
+            "digest": _digest(fragments),
+            "fragments": fragments,
+        }
+    )
+
+
+async def sync_context(request: Request, slug: str, status: Any) -> dict[str, Any]:
+    """What the page says about syncing: the latest request and run, the last syncs, and
+    the data available with the dates each dataset covers."""
+    activity = await call(request, "sync_activity", slug)
+    recent = await call(request, "recent_syncs", slug, RECENT_SYNCS)
+    available = await run_in_threadpool(_available, request.app.state.settings, slug, status)
+    return {"activity": activity, "recent_syncs": recent, "available": available}
+
+
+def _available(settings: Any, slug: str, status: Any) -> list:
+    # Imported here: DuckDB is needed only once the page shows imported data.
+    from qb_pipeline.warehouse.serving import serving_copy
+    from qb_pipeline.web.data_available import describe
+
+    if not status.datasets_available:
+        return []
+    with serving_copy(settings.serving_path) as serving:
+        return describe(serving.con, slug, status.realm_id, status.datasets_available)
+
+
+def _sync_fragments(request: Request, context: dict[str, Any]) -> dict[str, str]:
+    full = {**context, "csrf_field": FIELD_NAME, "csrf_token": csrf_token(request)}
+    return {
+        element: templates.env.get_template(name).render(**full)
+        for element, name in SYNC_FRAGMENTS.items()
+    }
+
+
+def _digest(fragments: dict[str, str]) -> str:
+    import hashlib
+
+    text = "\x00".join(f"{k}\x00{v}" for k, v in sorted(fragments.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def page_context(membership: Membership, memberships: list, status: Any) -> dict[str, Any]:
@@ -214,6 +287,49 @@ async def disconnect(request: Request) -> Response:
     return see_other(org_page(slug))
 
 
+async def sync_now(request: Request) -> Response:
+    """Admins: queue a `quickbooks_sync` run of the organization in Dagster's run queue."""
+    from qb_pipeline.connections.sync_requests import SyncBusy
+    from qb_pipeline.launcher import submit_sync
+
+    await checked_form(request)
+    email = signed_in_email(request)
+    slug = request.path_params["slug"]
+    try:
+        # The role first (PermissionDenied -> 403 page, audited), then the connection.
+        _, status = await call(request, "sync_requester", email, slug)
+    except (SyncBusy, NotConnected) as error:
+        flash(request, "error", f"Not synced: {error}.")
+        return see_other(org_page(slug))
+    settings = request.app.state.settings
+    submission = await run_in_threadpool(submit_sync, settings, slug, requested_by=email)
+    await call(
+        request,
+        "record_sync_request",
+        slug,
+        email,
+        status.realm_id,
+        submission.run_id,
+        submission.problem,
+    )
+    if submission.submitted:
+        flash(
+            request,
+            "success",
+            f"Sync queued in Dagster (run {submission.run_id}). This page shows it running and "
+            "finishing.",
+        )
+        log.info("sync now: org=%s by=%s run=%s", slug, email, submission.run_id)
+    else:
+        flash(
+            request,
+            "error",
+            f"The sync could not be queued: {submission.problem}. Nothing was started; try "
+            f"again once Dagster runs, or run `qb-pipeline sync --org {slug}`.",
+        )
+    return see_other(org_page(slug))
+
+
 async def update_settings(request: Request) -> Response:
     form = await checked_form(request)
     email = signed_in_email(request)
@@ -248,6 +364,8 @@ async def settings_refused(
     memberships = await call(request, "memberships", email)
     status = await call(request, "status", slug)
     context = page_context(membership, memberships, status)
+    context.update(await sync_context(request, slug, status))
+    context["live"] = None
     context["settings"] = SimpleNamespace(**{**status.settings.to_dict(), **submitted})
     context["settings_error"] = message
     return render(request, "integrations.html", context, status=400)
@@ -266,4 +384,6 @@ def routes() -> list[Route]:
         ),
         Route("/orgs/{slug}/integrations/quickbooks/disconnect", disconnect, methods=["POST"]),
         Route("/orgs/{slug}/integrations/settings", update_settings, methods=["POST"]),
+        Route("/orgs/{slug}/integrations/sync", sync_now, methods=["POST"]),
+        Route("/orgs/{slug}/live/integrations", integrations_live, methods=["GET"]),
     ]

@@ -117,7 +117,9 @@ def start_web(
     return server, thread, app.state.service
 
 
-def web_settings(home: Path, emulator_url: str, port: int) -> Settings:
+def web_settings(home: Path, emulator_url: str, port: int, dagster_url: str = "off") -> Settings:
+    """Settings of a test's web app. Run submission is off unless a test starts a Dagster
+    webserver of its own: never a run on whatever may listen on the default port."""
     return load_settings(
         {
             "QBP_HOME": str(home),
@@ -125,6 +127,7 @@ def web_settings(home: Path, emulator_url: str, port: int) -> Settings:
             "QBO_ENVIRONMENT": "emulator",
             "QBO_EMULATOR_URL": emulator_url,
             "QBO_REDIRECT_URI": f"http://127.0.0.1:{port}/integrations/quickbooks/callback",
+            "QBP_DAGSTER_URL": dagster_url,
         }
     )
 
@@ -142,10 +145,11 @@ def start_web_app(tmp_path: Path) -> Iterator[Callable[..., WebApp]]:
     def factory(
         emulator: RunningEmulator,
         clock: Callable[[], datetime] | None = None,
+        dagster_url: str = "off",
         **uvicorn_options: object,
     ) -> WebApp:
         port = free_port()
-        settings = web_settings(tmp_path / f"home-{port}", emulator.url, port)
+        settings = web_settings(tmp_path / f"home-{port}", emulator.url, port, dagster_url)
         server, thread, service = start_web(settings, port, clock, **uvicorn_options)
         seed_org(service)
         app = WebApp(f"http://127.0.0.1:{port}", settings, service, emulator, server, thread)

@@ -76,13 +76,14 @@ def test_connected_page_shows_last_sync_and_datasets_once_imported(connectable_w
         "succeeded",
         rows={"Account": 42, "Customer": 7},
     )
-    web.service.record_datasets(ORG, status.realm_id, {"accounts": 42, "customers": 7})
+    # The names the sync records (its raw tables), shown in a user's words.
+    web.service.record_datasets(ORG, status.realm_id, {"account": 42, "customer": 7})
     page = client.get(f"/orgs/{ORG}/integrations")
     text = text_of(page.text)
     assert "Last sync 15 Nov 2026, 03:04 UTC" in text
     assert "Sync status Succeeded" in text
-    assert "accounts 42" in text
-    assert "customers 7" in text
+    assert "Chart of accounts 42" in text
+    assert "Customers 7" in text
     assert "No data imported yet" not in text
     # A viewer sees the details but no way to disconnect.
     assert "/quickbooks/disconnect" not in page.text
