@@ -135,7 +135,10 @@ def test_explicit_fiscal_year_start_month_wins(con):
     result = compute(
         con, ORG, [goal(tracks=account("13"), grain="year")], fiscal_year_start_month=7
     )
-    starts = [r[0] for r in con.execute("SELECT period_start FROM marts.goal_values").fetchall()]
+    starts = [
+        r[0]
+        for r in con.execute("SELECT period_start FROM marts.goal_values ORDER BY 1").fetchall()
+    ]
 
     assert result.fiscal_year_start_month == 7
     assert starts == [D(2024, 7, 1), D(2025, 7, 1), D(2026, 7, 1)]
