@@ -1,10 +1,20 @@
 """The README's main job on the embedded default: the bundled emulator and local files.
 
-Starts the QuickBooks Online emulator, shows the companies it serves, then plays the seed's
-user story on it: a demo organization with an admin connects one QuickBooks company through
-the real OAuth flow (the emulator's consent pages answered by a script) and the connection
-details are printed. Everything lands under QBP_HOME (default ./.qbp) and survives re-runs:
-the organization is reused and the same company is simply re-authorized.
+Starts the QuickBooks Online emulator, shows the companies it serves, then plays the user
+story on it:
+
+1. a demo organization with an admin connects one QuickBooks company through the real OAuth
+   flow (the emulator's consent pages answered by a script);
+2. the `quickbooks_sync` Dagster job imports it (accounts, lists, transactions, reports);
+3. `dagster dev` (webserver and daemon) and the web app start on the same QBP_HOME, the
+   example goals of goal_models/demo are applied into the goal store, and one more goal is
+   created through the JSON API with a personal access token: nobody launches anything, the
+   goal reads "computing" until the run queue has computed it, then shows its values;
+4. the goals are printed from the serving copy BI tools read.
+
+Everything lands under QBP_HOME (default ./.qbp) and survives re-runs: the organization is
+reused, the same company re-authorized, the goal files applied again (unchanged), and the
+API goal, already there, gets a new target instead.
 """
 
 from __future__ import annotations
@@ -12,6 +22,10 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -24,7 +38,7 @@ from qb_pipeline.connections.crypto import ensure_demo_secret_key
 from qb_pipeline.connections.errors import NotFound
 from qb_pipeline.connections.service import IntegrationService
 from qb_pipeline.connections.status_text import status_lines
-from qb_pipeline.sandbox import EmulatorSettings, start_in_thread
+from qb_pipeline.sandbox import EmulatorSettings, free_port, start_in_thread
 from qb_pipeline.sandbox.testing.consent import callback_params, consent
 from qb_pipeline.sync import Progress
 
@@ -34,6 +48,17 @@ DEMO_ADMIN = "admin@demo.example"
 # Where the web app would receive the callback; the emulator's demo app accepts loopback URIs.
 DEMO_REDIRECT_URI = "http://127.0.0.1:8000/integrations/quickbooks/callback"
 PASSWORD_FILE = "demo-admin-password"
+# The goal the demo creates through the JSON API (and re-targets on a re-run).
+API_GOAL = {
+    "id": "net-income-quarterly",
+    "name": "Quarterly net income",
+    "description": "Net income of each fiscal quarter, created through the JSON API.",
+    "dataset": "profit_and_loss",
+    "tracks": {"line": {"group": "NetIncome"}},
+    "grain": "quarter",
+    "target": {"value": 30000},
+}
+COMPUTE_DEADLINE_SECONDS = 300
 
 
 def run_demo(seed: int, size: str, today: date | None, keep_running: bool) -> None:
@@ -61,19 +86,23 @@ def run_demo(seed: int, size: str, today: date | None, keep_running: bool) -> No
         for line in status_lines(service.status(DEMO_ORG)):
             click.echo(f"  {line}")
         _show_imported(settings.serving_path)
-        _show_goals(settings.serving_path)
-        click.echo(
-            "\nOpen the Dagster UI on this data (runs, assets, the sync sensor):\n"
-            f"  DAGSTER_HOME={settings.home}/dagster .venv/bin/dagster dev -w workspace.yaml\n"
-            f"BI tools read the serving copy: duckdb -readonly {settings.serving_path}"
-        )
+        with _services(settings, emulator.url) as (dagster_url, web_url):
+            live = replace(settings, dagster_url=dagster_url)
+            _apply_goal_files(IntegrationService(live))
+            _goal_through_the_api(service, web_url)
+            _show_goals(settings.serving_path)
+            click.echo(
+                f"\nThe Dagster UI (runs, assets, sensors): {dagster_url}\n"
+                f"The web app: {web_url} (sign in as {DEMO_ADMIN}, password in {password})\n"
+                f"BI tools read the serving copy: duckdb -readonly {settings.serving_path}"
+            )
+            if keep_running:
+                click.echo("Serving until Ctrl-C.")
+                threading.Event().wait()
         click.echo(
             "\nEvery Intuit endpoint is served on the emulator's origin, e.g. the OpenID "
             f"discovery document at {emulator.url}/.well-known/openid_sandbox_configuration"
         )
-        if keep_running:
-            click.echo("Serving until Ctrl-C.")
-            threading.Event().wait()
     finally:
         emulator.stop()
 
@@ -100,6 +129,112 @@ def _sync(settings: Settings, today: date) -> None:
         f"Imported {sum(last.rows.values()):,} rows with {last.requests or 0:,} QuickBooks "
         f"requests in {took:.0f} s (run {outcome.run_id})."
     )
+
+
+@contextmanager
+def _services(settings: Settings, emulator_url: str) -> Iterator[tuple[str, str]]:
+    """`dagster dev` and the web app on the demo's QBP_HOME: (Dagster URL, web app URL)."""
+    import uvicorn
+
+    from qb_pipeline.dagster_dev import DagsterDev
+    from qb_pipeline.web.app import create_app
+
+    dagster_port, web_port = free_port(), free_port()
+    dagster_url = f"http://127.0.0.1:{dagster_port}"
+    env = {
+        "QBP_HOME": str(settings.home),
+        "QBP_SECRET_KEY": settings.secret_key or "",
+        "QBO_ENVIRONMENT": "emulator",
+        "QBO_EMULATOR_URL": emulator_url,
+        "QBP_DAGSTER_URL": dagster_url,
+        # A loaded laptop can take longer than Dagster's default 60 s to load the code.
+        "DAGSTER_GRPC_TIMEOUT_SECONDS": "300",
+    }
+    click.echo(f"\nStarting Dagster (webserver and daemon) on {dagster_url} ...")
+    dagster = DagsterDev(settings, dagster_port, settings.home / "dagster-dev.log", env)
+    server = None
+    try:
+        dagster.wait_ready()
+        web_settings = replace(
+            settings,
+            dagster_url=dagster_url,
+            redirect_uri=f"http://127.0.0.1:{web_port}/integrations/quickbooks/callback",
+        )
+        config = uvicorn.Config(
+            create_app(web_settings),
+            host="127.0.0.1",
+            port=web_port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="demo-web", daemon=True)
+        thread.start()
+        while not server.started and thread.is_alive():
+            time.sleep(0.05)  # the polling period, not a wait for something to happen
+        yield dagster_url, f"http://127.0.0.1:{web_port}"
+    finally:
+        if server is not None:
+            server.should_exit = True
+        if not dagster.stop():
+            click.echo("warning: dagster dev left processes behind; they were stopped", err=True)
+
+
+def _apply_goal_files(service: IntegrationService) -> None:
+    """The example goals of goal_models/demo, applied into the store as file-managed goals."""
+    from qb_pipeline.goals.commands import apply_goal_files
+
+    goals_dir = Path(os.environ.get("QBP_GOALS_DIR") or "goal_models")
+    click.echo(f"\nApplying the goal files of {goals_dir / DEMO_ORG} (qb-pipeline goals apply):")
+    planned, _changes = apply_goal_files(service, DEMO_ADMIN, [goals_dir / DEMO_ORG], goals_dir)
+    if planned.blocked or planned.problems:
+        why = [str(p) for p in planned.problems] + [
+            w for ws in planned.blocked.values() for w in ws
+        ]
+        raise click.ClickException("the demo's goal files were not applied: " + "; ".join(why))
+
+
+def _goal_through_the_api(service: IntegrationService, web_url: str) -> None:
+    """Create (or, on a re-run, re-target) a goal with the JSON API, then wait, as a client
+    would, until it has computed by itself."""
+    token = service.create_access_token(DEMO_ADMIN, DEMO_ORG, "demo run")
+    api = f"{web_url}/api/v1/orgs/{DEMO_ORG}"
+    with httpx.Client(headers={"Authorization": f"Bearer {token.token}"}, timeout=30) as http:
+        started = time.monotonic()
+        answer = http.post(f"{api}/goals", json=API_GOAL)
+        if answer.status_code == 409:  # there from an earlier run: a new target instead
+            current = http.get(f"{api}/goals/{API_GOAL['id']}").raise_for_status()
+            target = current.json()["goal"]["definition"]["target"]["value"] + 1000
+            answer = http.patch(
+                f"{api}/goals/{API_GOAL['id']}",
+                json={"target": {"value": target}},
+                headers={"If-Match": current.headers["ETag"]},
+            )
+        answer.raise_for_status()
+        goal = answer.json()["goal"]
+        click.echo(
+            f"\nPOST {api}/goals -> {answer.status_code}: goal {goal['id']!r} version "
+            f"{goal['version']}, computing={goal['computing']}"
+        )
+        while goal["computing"]:
+            if time.monotonic() - started > COMPUTE_DEADLINE_SECONDS:
+                raise click.ClickException(
+                    f"the goal was still computing after {COMPUTE_DEADLINE_SECONDS} s"
+                )
+            time.sleep(0.5)  # a client's polling period
+            goal = http.get(f"{api}/goals/{goal['id']}").raise_for_status().json()["goal"]
+        values = http.get(f"{api}/goal_values", params={"goal_id": goal["id"]}).json()
+    took = time.monotonic() - started
+    click.echo(
+        f"It computed by itself in {took:.1f} s (a goals run through Dagster's run queue); "
+        f"{len(values['values'])} periods, the latest:"
+    )
+    for row in values["values"][-2:]:
+        click.echo(
+            f"  {row['period_start']}..{row['period_end']} actual {_amount(row['actual'])} "
+            f"target {_amount(row['target'])} {row['status']}"
+        )
 
 
 def _show_imported(serving: Path) -> None:
@@ -144,14 +279,14 @@ ORDER BY goal_id
 
 
 def _show_goals(serving: Path) -> None:
-    """The demo goals (goal_models/demo) as the sync computed them, from the serving copy."""
+    """The demo's goals as the goals runs computed them, from the serving copy."""
     with duckdb.connect(str(serving), read_only=True) as con:
         try:
             rows = con.execute(LATEST_GOAL_VALUES, [DEMO_ORG]).fetchall()
         except duckdb.CatalogException:
             rows = []  # no goal was ever computed: marts.goal_values does not exist yet
     if not rows:
-        click.echo("\nNo QuickBooks Goals for the demo organization in ./goal_models.")
+        click.echo("\nNo QuickBooks Goals were computed for the demo organization.")
         return
     click.echo("\nQuickBooks Goals (marts.goal_values), latest period of each:")
     click.echo(f"  {'goal':<48} {'period':<23} {'actual':>12} {'target':>12}  status")

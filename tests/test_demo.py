@@ -19,7 +19,7 @@ def run_demo(cwd: Path) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
 
@@ -34,7 +34,15 @@ def test_demo_connects_syncs_and_can_run_again(tmp_path):
     assert "Imported " in first.stdout
     assert "succeeded" in first.stdout.split("Last sync:", 1)[1].splitlines()[0]
     assert "marts.pnl_monthly, accrual" in first.stdout
+    # The goal files are applied into the store, and a goal made through the API computes
+    # by itself (dagster dev's run queue), "computing" first.
+    assert "+ demo/revenue-monthly" in first.stdout
+    assert "(goal_models/demo/revenue.yaml)" in first.stdout
+    assert "POST " in first.stdout
+    assert "goal 'net-income-quarterly' version 1, computing=True" in first.stdout
+    assert "It computed by itself in " in first.stdout
     goals = first.stdout.split("QuickBooks Goals (marts.goal_values)", 1)[1]
+    assert "Quarterly net income" in goals
     assert "Gross margin %" in goals
     assert "Monthly revenue" in goals
     for status in ("on_track", "at_risk", "off_track", "no_target", "no_data"):
@@ -53,4 +61,7 @@ def test_demo_connects_syncs_and_can_run_again(tmp_path):
     second = run_demo(tmp_path)
     assert second.returncode == 0, second.stderr
     assert "QuickBooks:          connected" in second.stdout
+    assert "= demo/revenue-monthly" in second.stdout  # applied again: unchanged
+    assert "goal 'net-income-quarterly' version 2, computing=True" in second.stdout
+    assert "It computed by itself in " in second.stdout
     assert (home / "demo-admin-password").read_text().strip() == password

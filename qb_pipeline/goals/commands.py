@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from qb_pipeline.config import Settings
     from qb_pipeline.connections import IntegrationService
+    from qb_pipeline.goals import apply
     from qb_pipeline.goals.catalog import Catalog
     from qb_pipeline.goals.store import GoalChange
 
@@ -235,13 +236,34 @@ def apply_command(paths: tuple[Path, ...], actor: str, dry_run: bool, goals_dir:
     """
     from qb_pipeline.config import load_settings
     from qb_pipeline.connections import IntegrationService
+
+    service = IntegrationService(load_settings())
+    planned, changes = apply_goal_files(
+        service, actor, list(paths) or [goals_dir], goals_dir, dry_run=dry_run
+    )
+    if changes is not None:
+        click.echo(f"Applied {sum(1 for c in changes if c.changed)} change(s).")
+    if planned.blocked or planned.problems:
+        raise SystemExit(1)
+
+
+def apply_goal_files(
+    service: IntegrationService,
+    actor: str,
+    paths: Sequence[Path],
+    goals_dir: Path,
+    *,
+    dry_run: bool = False,
+) -> tuple[apply.ApplyPlan, list[GoalChange] | None]:
+    """`goals apply` without click: print the plan (and problems, on stderr), apply it
+    unless `dry_run`, and ask for the values of each organization that changed. Returns the
+    plan and the changes made (None for a dry run). The demo applies its goals with it."""
     from qb_pipeline.connections.errors import IntegrationError
     from qb_pipeline.goals import apply
     from qb_pipeline.goals.catalog import load_catalog
     from qb_pipeline.goals.store import GoalStore
 
-    settings = load_settings()
-    service = IntegrationService(settings)
+    settings = service.config
     store = GoalStore(service.db_path)
     realms: dict[str, str | None] = {}
 
@@ -261,24 +283,19 @@ def apply_command(paths: tuple[Path, ...], actor: str, dry_run: bool, goals_dir:
             return load_catalog(data.con, org, realms.get(org)) if data.con is not None else None
 
         planned = apply.plan(
-            list(paths) or [goals_dir],
-            goals_dir,
-            store,
-            catalog_of=catalog_of,
-            blocked_reason=blocked_reason,
+            paths, goals_dir, store, catalog_of=catalog_of, blocked_reason=blocked_reason
         )
     for problem in planned.problems:
         click.echo(str(problem), err=True)
     for line in planned.lines():
         click.echo(line)
-    if not dry_run:
-        changes = apply.execute(planned, store, actor=actor, realm_of=realms.get)
-        for org in sorted({c.goal.org_slug for c in changes if c.changed}):
-            latest = max(c.event_id or 0 for c in changes if c.goal.org_slug == org)
-            _ask_for_values(settings, org, latest, actor)
-        click.echo(f"Applied {sum(1 for c in changes if c.changed)} change(s).")
-    if planned.blocked or planned.problems:
-        raise SystemExit(1)
+    if dry_run:
+        return planned, None
+    changes = apply.execute(planned, store, actor=actor, realm_of=realms.get)
+    for org in sorted({c.goal.org_slug for c in changes if c.changed}):
+        latest = max(c.event_id or 0 for c in changes if c.goal.org_slug == org)
+        _ask_for_values(settings, org, latest, actor)
+    return planned, changes
 
 
 # -- create, update, archive, restore, confirm ----------------------------------------------
@@ -690,4 +707,4 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
 
-__all__ = ["goals", "imported_data"]
+__all__ = ["apply_goal_files", "goals", "imported_data"]

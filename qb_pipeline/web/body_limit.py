@@ -13,6 +13,8 @@ fields and is under 2 KiB; nothing uploads files. They are constants that other 
 
 from __future__ import annotations
 
+import json
+
 from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -43,7 +45,7 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send)
+            await _too_large(scope, send)
             return
         received = 0
         started = False
@@ -68,17 +70,24 @@ class BodyLimit:
         except BodyTooLarge:
             if started:  # too late for a 413; the server closes the connection
                 raise
-            await _too_large(send)
+            await _too_large(scope, send)
 
 
-async def _too_large(send: Send) -> None:
-    body = (TOO_LARGE + "\n").encode("utf-8")
+async def _too_large(scope: Scope, send: Send) -> None:
+    """413 in the caller's language: the JSON API's error shape under /api/, text else."""
+    if str(scope.get("path", "")).startswith("/api/"):
+        problem = {"field": "body", "reason": "too large"}
+        body = json.dumps({"error": {"message": TOO_LARGE, "problems": [problem]}}).encode()
+        content_type = b"application/json"
+    else:
+        body = (TOO_LARGE + "\n").encode("utf-8")
+        content_type = b"text/plain; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode("ascii")),
                 # The rest of the body is never read: the connection cannot be reused.
                 (b"connection", b"close"),

@@ -4,6 +4,7 @@ holds on every path, before sign-in and before the CSRF check."""
 
 from __future__ import annotations
 
+import json
 import socket
 from urllib.parse import urlsplit
 
@@ -64,6 +65,19 @@ def test_a_declared_body_over_the_cap_is_refused_before_a_byte_is_read(web, path
     assert "Request body too large: this site accepts at most 64 KiB per request." in body
     assert headers["connection"] == "close"
     assert headers["x-frame-options"] == "DENY"  # still an answer of this site
+
+
+def test_the_json_api_is_refused_in_its_own_error_shape(web):
+    head = (
+        f"POST /api/v1/orgs/{ORG}/goals HTTP/1.1\nHost: 127.0.0.1\n"
+        f"Content-Type: application/json\nContent-Length: {400 * 1024 * 1024}\n"
+    )
+
+    status, headers, body = raw_exchange(web, head)
+
+    assert status == 413
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["problems"] == [{"field": "body", "reason": "too large"}]
 
 
 def test_a_streamed_body_is_cut_off_when_it_passes_the_cap_and_changes_nothing(web):
