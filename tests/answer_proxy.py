@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 import httpx
 import uvicorn
@@ -111,7 +112,8 @@ class CorruptingProxy:
         when: Callable[[str], bool] | None = None,
     ) -> None:
         """Rewrite the next `count` answers (every one when None) of `endpoint` whose status
-        is in `statuses` and whose request (query string, then body, as text) `when` accepts."""
+        is in `statuses` and whose request (its decoded query string, a newline, its body)
+        `when` accepts."""
         if endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(ENDPOINTS)}")
         with self._lock:
@@ -145,7 +147,7 @@ class CorruptingProxy:
         return Response(content, status_code=answer.status_code, headers=out_headers)
 
     def _rule_for(self, path: str, status: int, query: str, body: bytes) -> _Rule | None:
-        request_text = query + "\n" + body.decode("utf-8", "replace")
+        request_text = unquote_plus(query) + "\n" + body.decode("utf-8", "replace")
         with self._lock:
             for rule in self._rules:
                 if rule.left == 0 or status not in rule.statuses:
