@@ -15,6 +15,7 @@ import pytest
 from qb_pipeline.goals.loader import ALIAS_NODES_LIMIT, MAX_FILE_BYTES, load_file, load_goals
 from qb_pipeline.goals.model import MAX_AMOUNT
 from tests.goals.conftest import goal, line
+from tests.goals.hostile import alias_bomb
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = Path(__file__).parent / "bad"
@@ -38,16 +39,6 @@ LIMIT_MEMORY = """
 import resource
 resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))  # a regression stays contained
 """
-
-
-def alias_bomb(levels: int) -> str:
-    """A goal whose description is `levels` lists of nine aliases of the list before."""
-    lines = ["id: bomb", "name: Bomb", "organization: acme", "dataset: profit_and_loss",
-             "grain: month", "tracks: {line: {group: Income}}", "description:",
-             '  - &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']  # fmt: skip
-    for level in range(1, levels):
-        lines.append(f"  - &l{level} [" + ",".join([f"*l{level - 1}"] * 9) + "]")
-    return "\n".join(lines) + "\n"
 
 
 def measured_load(path: Path) -> dict:
