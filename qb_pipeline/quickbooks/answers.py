@@ -178,11 +178,11 @@ def token_answer(status: int, content: bytes, where: Where) -> None:
     try:
         body = json.loads(content)
     except (ValueError, UnicodeDecodeError):
-        if status != 200:
+        if not 200 <= status < 300:
             return
         problem = "$: expected JSON, found another body"
         raise UnexpectedAnswer(where.endpoint, problem, intuit_tid=where.intuit_tid) from None
-    shape = _TOKEN if status == 200 else _TOKEN_ERROR
+    shape = _TOKEN if 200 <= status < 300 else _TOKEN_ERROR
     _checked(where, lambda: shape.check(body), status=status)
 
 
