@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from qb_pipeline.goals.commands import goals
 from qb_pipeline.goals.loader import ALIAS_NODES_LIMIT, MAX_FILE_BYTES, load_file, load_goals
 from qb_pipeline.goals.model import MAX_AMOUNT
 from tests.goals.conftest import goal, line
@@ -158,3 +160,24 @@ def test_a_growth_target_within_the_bound_is_kept_up_to_it(values):
 
     assert targets[:4] == [1e14, 2e14, 4e14, 8e14]
     assert targets[4:] == [None] * len(targets[4:])
+
+
+def test_goals_validate_names_each_hostile_file_on_one_line_and_exits_1(tmp_path):
+    names = ("impossible_dates", "alias_bomb", "recursive_alias", "number_too_long")
+    env = {"QBP_HOME": str(tmp_path / "home"), "QBO_ENVIRONMENT": "emulator",
+           "QBO_EMULATOR_URL": "http://127.0.0.1:9"}  # fmt: skip
+    result = CliRunner().invoke(
+        goals, ["validate", *(str(BAD / f"{n}.yaml") for n in names)], env=env
+    )
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    problems = result.stderr.splitlines()
+    expected = [
+        line.removeprefix("# expect: ").replace("{file}", str(BAD / f"{name}.yaml"))
+        for name in names
+        for line in (BAD / f"{name}.yaml").read_text().splitlines()
+        if line.startswith("# expect: ")
+    ]
+    assert sorted(problems) == sorted(expected)
+    assert "4 file(s), 1 goal(s): 0 valid, 5 error(s)" in result.stdout
