@@ -41,9 +41,11 @@ from qb_pipeline.goals.rules import rule_issues
 SUFFIXES = (".yaml", ".yml")
 # A file of a thousand goals is ~300 KB; anything much larger is not a goal file.
 MAX_FILE_BYTES = 1_000_000
-# YAML nodes the aliases of one file may repeat, in all: enough to share a target or a
-# formula's items between goals, far too few for an alias bomb to cost anything.
-ALIAS_NODES_LIMIT = 1000
+# YAML nodes the aliases of one file may repeat, in all. PyYAML's own dumper writes an
+# alias for every object it meets twice: 192 goals sharing their `tracks` repeat about
+# 1,100 nodes, so a file of a thousand such goals fits. An alias bomb stops here within
+# microseconds, and what fits costs about 20 ms to read.
+ALIAS_NODES_LIMIT = 10_000
 # A goal nests about six levels (a formula item's line's group); lists of goals add one.
 MAX_DEPTH = 64
 

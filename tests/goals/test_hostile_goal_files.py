@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from qb_pipeline.goals.commands import goals
@@ -64,7 +65,7 @@ def test_an_alias_bomb_is_refused_in_well_under_a_second_and_100_mb(tmp_path, le
     measured = measured_load(path)
 
     assert measured["problems"] == [
-        f"{path}:10: YAML aliases (*name) repeat more than {ALIAS_NODES_LIMIT:,} nodes in all "
+        f"{path}:11: YAML aliases (*name) repeat more than {ALIAS_NODES_LIMIT:,} nodes in all "
         "(an alias bomb?); the file is not read"
     ]
     assert measured["goals"] == 0
@@ -98,6 +99,26 @@ def test_aliases_that_share_a_small_value_still_work(tmp_path):
     assert [g.goal.id for g in goals] == ["north", "south"]
     assert goals[0].goal.target == goals[1].goal.target
     assert goals[1].goal.target.growth.rate_pct == 2
+
+
+def test_a_file_pyyaml_dumped_with_shared_values_loads(tmp_path):
+    """PyYAML's dumper writes an anchor and aliases for every value it meets twice: a
+    thousand goals sharing their `tracks` and `target` stay well inside the bound."""
+    tracks, target = {"line": {"group": "Income"}}, {"value": 1500}
+    goals = [
+        {"id": f"g{i}", "name": f"Goal {i}", "organization": "acme",
+         "dataset": "profit_and_loss", "grain": "month", "tracks": tracks, "target": target}
+        for i in range(1000)
+    ]  # fmt: skip
+    path = tmp_path / "dumped.yaml"
+    path.write_text(yaml.safe_dump(goals, sort_keys=False))
+    assert path.read_text().count("*id") == 2 * 999
+
+    loaded, problems = load_file(path)
+
+    assert problems == []
+    assert len(loaded) == 1000
+    assert {s.goal.target.value for s in loaded} == {1500}
 
 
 def test_a_file_larger_than_a_goal_file_may_be_is_not_read(tmp_path):
