@@ -247,7 +247,9 @@ class QuickBooksClient:
         Returns one result per statement, in the order given: the records the statement
         selected (the list member of its `QueryResponse`; `[]` when nothing matched), or a
         BatchItemError carrying the code, message and detail of the fault QuickBooks
-        answered for that statement alone. A query answers at most 1,000 records, as
+        answered for that statement alone; an answer without exactly one item per
+        statement (a bId missing, unknown or twice) is an UnexpectedAnswer, like every
+        answer of the wrong shape. A query answers at most 1,000 records, as
         anywhere (`MAXRESULTS`); page larger reads with `query_all`. Faults of the whole
         request (401, 429, 5xx, ...) are handled as for every other call: retried,
         refreshed once, or raised.
