@@ -4,12 +4,21 @@ CompanyInfo and revoke (reference qbo-api.md sections 1 and 2).
 Only the accounting scope is ever requested. Token values are returned in `TokenSet`,
 whose repr hides them; exceptions raised here carry the OAuth error code and the HTTP
 status, never a token or the client secret.
+
+Every token endpoint answer is checked before authlib reads it (quickbooks/answers.py,
+through authlib's compliance hooks), and CompanyInfo before its name is taken. An answer in
+another shape raises UnexpectedIntuitAnswer, an IntuitUnavailable: like an unreachable
+Intuit it stores nothing and changes no connection, and it is never read as a refused grant
+(`invalid_grant` disconnects the customer; a broken answer must not). Its message names the
+endpoint and the JSON path, never a value of the answer.
 """
 
 from __future__ import annotations
 
 import ssl
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -21,6 +30,8 @@ import httpx
 from qb_pipeline.config import Settings
 from qb_pipeline.connections.db import utcnow
 from qb_pipeline.connections.errors import IntuitUnavailable
+from qb_pipeline.quickbooks.answers import Where, company_info_answer, json_object, token_answer
+from qb_pipeline.quickbooks.errors import UnexpectedAnswer
 
 if TYPE_CHECKING:
     from authlib.integrations.httpx_client import OAuth2Client
@@ -59,6 +70,36 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class UnexpectedIntuitAnswer(UnexpectedAnswer, IntuitUnavailable):
+    """An answer of the token endpoint (or of CompanyInfo while connecting) in a shape it
+    must not have. An IntuitUnavailable, so the connect and refresh flows treat it as Intuit
+    failing to answer: nothing stored, the connection as it was."""
+
+
+@contextmanager
+def _intuit_answer() -> Iterator[None]:
+    """UnexpectedAnswer raised within, as the connection flows' UnexpectedIntuitAnswer."""
+    try:
+        yield
+    except UnexpectedAnswer as error:
+        raise UnexpectedIntuitAnswer(
+            error.endpoint, error.problem, intuit_tid=error.intuit_tid, status=error.status or 200
+        ) from None
+
+
+def _tid(response: httpx.Response) -> str | None:
+    return response.headers.get("intuit_tid") or response.headers.get("intuit-tid")
+
+
+def _checked_token_answer(response: httpx.Response) -> httpx.Response:
+    """authlib's compliance hook for token answers: their shape, before authlib reads them."""
+    response.read()
+    with _intuit_answer():
+        where = Where(response.request.url.path, _tid(response))
+        token_answer(response.status_code, response.content, where)
+    return response
+
+
 class TokenRejected(Exception):
     """The token endpoint refused the grant (`error` is the OAuth error code)."""
 
@@ -85,31 +126,16 @@ class TokenSet:
         )
 
 
-def _seconds(body: dict, name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def token_set(body: dict, received_at: datetime) -> TokenSet:
-    access, refresh = body.get("access_token"), body.get("refresh_token")
-    if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
-        raise IntuitUnavailable("the QuickBooks token endpoint answered without tokens")
-
-    def at(seconds: int | None) -> datetime | None:
-        return received_at + timedelta(seconds=seconds) if seconds is not None else None
-
+    """The tokens of a token endpoint answer (its shape checked by `_checked_token_answer`)."""
     received_at = received_at.replace(microsecond=0)  # stored at seconds precision
+    hard = body.get("x_refresh_token_hard_expires_in")
     return TokenSet(
-        access_token=access,
-        refresh_token=refresh,
-        access_expires_at=at(_seconds(body, "expires_in") or 3600),
-        refresh_expires_at=at(_seconds(body, "x_refresh_token_expires_in")),
-        refresh_hard_expires_at=at(_seconds(body, "x_refresh_token_hard_expires_in")),
+        access_token=body["access_token"],
+        refresh_token=body["refresh_token"],
+        access_expires_at=received_at + timedelta(seconds=body["expires_in"]),
+        refresh_expires_at=received_at + timedelta(seconds=body["x_refresh_token_expires_in"]),
+        refresh_hard_expires_at=received_at + timedelta(seconds=hard) if hard else None,
     )
 
 
@@ -125,7 +151,7 @@ class IntuitOAuth:
         return f"IntuitOAuth(client_id={self._client_id!r}, token_url={self.endpoints.token_url!r})"
 
     def _client(self, redirect_uri: str | None = None) -> OAuth2Client:
-        return _authlib().OAuth2Client(
+        client = _authlib().OAuth2Client(
             client_id=self._client_id,
             client_secret=self._client_secret,
             token_endpoint_auth_method="client_secret_basic",
@@ -133,6 +159,9 @@ class IntuitOAuth:
             timeout=HTTP_TIMEOUT,
             verify=_tls(),
         )
+        client.register_compliance_hook("access_token_response", _checked_token_answer)
+        client.register_compliance_hook("refresh_token_response", _checked_token_answer)
+        return client
 
     def authorization_url(self, redirect_uri: str, state: str) -> str:
         with self._client(redirect_uri) as client:
@@ -200,11 +229,10 @@ class IntuitOAuth:
                 f"QuickBooks CompanyInfo answered HTTP {response.status_code} "
                 f"for company {realm_id}"
             )
-        try:
-            info = response.json()["CompanyInfo"]
-            return str(info.get("CompanyName") or info.get("LegalName") or f"Company {realm_id}")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise IntuitUnavailable("QuickBooks CompanyInfo answered without a company") from None
+        with _intuit_answer():
+            where = Where(response.request.url.path, _tid(response))
+            info = company_info_answer(json_object(response.content, where), where)
+        return info["CompanyName"] or str(info.get("LegalName") or f"Company {realm_id}")
 
     def revoke(self, token: str) -> None:
         """Revoke the grant behind `token` (Intuit's JSON body, HTTP Basic client auth).

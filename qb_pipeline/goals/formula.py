@@ -12,12 +12,15 @@ form (a product of two items, a ratio of ratios) are refused with an explanation
 KPIs (margins, ratios, growth rates, shares) all fit it.
 
 Expressions are parsed with Python's `ast` and only numbers, item names, + - * / and
-parentheses are accepted: nothing is ever evaluated.
+parentheses are accepted: nothing is ever evaluated. Numbers are finite and within ±1e15
+(the bound of every amount a goal names, model.MAX_AMOUNT), and an expression expands to at
+most MAX_TERMS terms, so that no formula can overflow or take long to reduce.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -25,6 +28,10 @@ Monomial = tuple[str, ...]  # sorted item names; () is the constant term
 Poly = dict[Monomial, Fraction]
 
 ALLOWED = "+ - * / and parentheses over item names and numbers"
+MAX_NUMBER = 1e15
+# Terms of an expanded product: (a + b) * (c + d) has four. A formula that reduces has at
+# most one per item and a constant; products of sums grow as powers and are refused.
+MAX_TERMS = 200
 
 
 class FormulaError(ValueError):
@@ -68,17 +75,25 @@ def compile_formula(expression: str, items: set[str] | frozenset[str]) -> Ratio:
             )
     if not denominator:
         raise FormulaError("always divides by zero")
-    return Ratio(
-        numerator={m[0]: float(c) for m, c in sorted(numerator.items()) if m},
-        denominator={m[0]: float(c) for m, c in sorted(denominator.items()) if m},
-        numerator_constant=float(numerator.get((), 0)),
-        denominator_constant=float(denominator.get((), 0)),
-    )
+    try:
+        return Ratio(
+            numerator={m[0]: float(c) for m, c in sorted(numerator.items()) if m},
+            denominator={m[0]: float(c) for m, c in sorted(denominator.items()) if m},
+            numerator_constant=float(numerator.get((), 0)),
+            denominator_constant=float(denominator.get((), 0)),
+        )
+    except OverflowError:
+        raise FormulaError("multiplies its numbers beyond what a number can hold") from None
 
 
 def _reduce(node: ast.AST, items: set[str] | frozenset[str], used: set[str]) -> tuple[Poly, Poly]:
     one: Poly = {(): Fraction(1)}
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        if not math.isfinite(node.value) or abs(node.value) > MAX_NUMBER:
+            raise FormulaError(
+                f"contains the number {node.value!r}; numbers in a formula are finite and "
+                "within ±1e15"
+            )
         return _clean({(): Fraction(node.value)}), one
     if isinstance(node, ast.Name):
         if node.id not in items:
@@ -149,6 +164,11 @@ def _mul(left: Poly, right: Poly) -> Poly:
         for rm, rc in right.items():
             monomial = tuple(sorted(lm + rm))
             out[monomial] = out.get(monomial, Fraction(0)) + lc * rc
+            if len(out) > MAX_TERMS:
+                raise FormulaError(
+                    f"expands to more than {MAX_TERMS} terms (products of sums of items); a "
+                    "formula must reduce to (sum of items) / (sum of items)"
+                )
     return _clean(out)
 
 

@@ -4,6 +4,21 @@ Loading never stops at the first problem: a YAML syntax error loses that file on
 goal loses that goal only, and every problem is reported with its file and line (see
 problems.py). Ids are unique within an organization: when two goals share one, the first
 (in path order) is kept and the later one is reported.
+
+Hostile files. Goal files are written by people and by the web app, and every goals page
+and sync reads all of them, so one file must never cost more than a moment or break
+anything but itself. Each is read with YAML's safe loader, and:
+
+- a file over MAX_FILE_BYTES is refused without being parsed;
+- anchors and aliases (`&name`, `*name`) are allowed, bounded: in all, a file's aliases
+  may repeat at most ALIAS_NODES_LIMIT YAML nodes, and an alias may not sit inside the
+  value it names. The node tree is checked before anything is built from it, so an alias
+  bomb (a few hundred bytes that expand to billions of values) is refused in milliseconds;
+- values may nest at most MAX_DEPTH levels;
+- timestamps are kept as the text written, for the schema to read: an impossible date or
+  time (2026-02-30, hour 25) is a problem of its field, with its line, like any bad value;
+- a scalar YAML cannot turn into a value (an integer of more than 4,300 digits) is a YAML
+  error on its line.
 """
 
 from __future__ import annotations
@@ -12,6 +27,7 @@ import types
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +39,37 @@ from qb_pipeline.goals.problems import ERROR, FieldIssue, Problem, goal_label, l
 from qb_pipeline.goals.rules import rule_issues
 
 SUFFIXES = (".yaml", ".yml")
+# A file of a thousand goals is ~300 KB; anything much larger is not a goal file.
+MAX_FILE_BYTES = 1_000_000
+# YAML nodes the aliases of one file may repeat, in all. PyYAML's own dumper writes an
+# alias for every object it meets twice: 192 goals sharing their `tracks` repeat about
+# 1,100 nodes, so a file of a thousand such goals fits. An alias bomb stops here within
+# microseconds, and what fits costs about 20 ms to read.
+ALIAS_NODES_LIMIT = 10_000
+# A goal nests about six levels (a formula item's line's group); lists of goals add one.
+MAX_DEPTH = 64
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 class _GoalYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe YAML that refuses a key given twice (plain YAML silently keeps the last)."""
+    """Safe YAML that refuses a key given twice (plain YAML silently keeps the last), keeps
+    timestamps as text and says on which line a scalar cannot be read."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as error:
+            # int() of a very long number, and the like: the scalar's own line.
+            text = str(getattr(node, "value", ""))
+            shown = show(text)
+            if len(text) > 40:
+                shown = f"{show(text[:20])}... ({len(text):,} characters)"
+            reason = str(error).split(";")[0]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the value {shown} cannot be read: {reason}", node.start_mark
+            ) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, yaml.Node] = {}
@@ -48,6 +89,85 @@ class _GoalYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 )
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
+
+
+def _timestamp_text(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> str:
+    # PyYAML builds dates itself and raises a bare ValueError on 2026-02-30; as text, the
+    # schema reads it and names the field.
+    return loader.construct_scalar(node)
+
+
+_GoalYamlLoader.add_constructor(_TIMESTAMP_TAG, _timestamp_text)
+
+
+class _Refused(Exception):
+    """A file refused before anything is built from it (too large, an alias bomb)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _load_yaml(text: str) -> Any:
+    """The file's data, with its node tree checked first (`_check_tree`)."""
+    loader = _GoalYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_tree(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_tree(root: yaml.Node) -> None:
+    """Refuse a node tree whose aliases repeat more than ALIAS_NODES_LIMIT nodes, whose
+    alias sits inside the value it names, or that nests deeper than MAX_DEPTH.
+
+    An alias is the very node of its anchor, met again: each node's size with its aliases
+    expanded is counted once and remembered, so the check costs the distinct nodes only."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    repeated = 0
+
+    def size_of(node: yaml.Node, depth: int) -> int:
+        nonlocal repeated
+        key = id(node)
+        if key in sizes:  # an alias: everything below it is repeated
+            repeated += sizes[key]
+            if repeated > ALIAS_NODES_LIMIT:
+                raise _Refused(
+                    f"YAML aliases (*name) repeat more than {ALIAS_NODES_LIMIT:,} nodes in "
+                    "all (an alias bomb?); the file is not read",
+                    node.start_mark.line + 1,
+                )
+            return sizes[key]
+        if key in open_nodes:
+            raise _Refused(
+                "a YAML alias (*name) sits inside the value it names (a recursive value); "
+                "the file is not read",
+                node.start_mark.line + 1,
+            )
+        if depth > MAX_DEPTH:
+            raise _Refused(
+                f"values nest more than {MAX_DEPTH} levels deep; the file is not read",
+                node.start_mark.line + 1,
+            )
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size_of(child, depth + 1)
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                total += size_of(key_node, depth + 1) + size_of(value_node, depth + 1)
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size_of(root, 0)
 
 
 @dataclass(frozen=True)
@@ -135,13 +255,19 @@ def load_file(path: Path) -> tuple[list[SourcedGoal], list[Problem]]:
     """The goals of one file; syntax errors lose the file, bad goals only themselves."""
     name = str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return [], [Problem(name, f"is {size:,} bytes, larger than a goal file may be "
+                                f"({MAX_FILE_BYTES:,} bytes); the file is not read")]  # fmt: skip
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return [], [Problem(name, f"cannot be read: {error}")]
     try:
-        data = yaml.load(text, Loader=_GoalYamlLoader)
+        data = _load_yaml(text)
     except yaml.YAMLError as error:
         return [], [_syntax_problem(name, error)]
+    except _Refused as refused:
+        return [], [Problem(name, refused.message, line=refused.line)]
     if data is None:
         return [], [Problem(name, "is empty; expected a goal (a mapping) or a list of goals")]
     if isinstance(data, dict):
@@ -220,7 +346,7 @@ def _key_message(loc: tuple, item: dict) -> str:
             f"{show(key)} is not a valid item name; use a-z, 0-9 and '_', not starting with a digit"
         )
     if len(loc) >= 2 and loc[-2] == "per_period":
-        return f"{show(key)} is not a date (YYYY-MM-DD)"
+        return _not_a_date(key, "a date", "YYYY-MM-DD")
     return f"{show(key)}: {item['msg']}"
 
 
@@ -240,14 +366,18 @@ def _message(loc: tuple, item: dict) -> str:
         return f"{show(value)} {_PATTERN_HINTS.get(str(name), 'has the wrong form')}"
     if kind == "value_error":
         return str(ctx.get("error") or item["msg"]).removeprefix("Value error, ")
-    if kind in ("float_parsing", "float_type", "finite_number"):
-        return f"{show(value)} is not a number" if kind != "finite_number" else "must be finite"
+    if kind == "finite_number":
+        return f"{show(value)} is not a finite number"
+    if kind in ("float_parsing", "float_type"):
+        return f"{show(value)} is not a number"
     if kind in ("bool_parsing", "bool_type"):
         return f"{show(value)} is not true or false"
     if kind in ("string_type",):
         return f"{show(value)} is not text"
-    if kind.startswith(("date_", "datetime_")):
-        return f"{show(value)} is not a date (YYYY-MM-DD)"
+    if kind.startswith("datetime_"):
+        return _not_a_date(value, "a date and time", "YYYY-MM-DDTHH:MM:SS")
+    if kind.startswith("date_"):
+        return _not_a_date(value, "a date", "YYYY-MM-DD")
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         allowed = _fields_at(loc)
         expected = f"a mapping with {listing(allowed, 40)}" if allowed else "a mapping"
@@ -259,6 +389,18 @@ def _message(loc: tuple, item: dict) -> str:
     if kind in ("too_long", "string_too_long"):
         return f"is too long (at most {ctx.get('max_length')} characters)"
     return f"{show(value)}: {item['msg']}"
+
+
+def _not_a_date(value: Any, what: str, form: str) -> str:
+    """ "'2026-02-30' is not a date (day is out of range for month); use YYYY-MM-DD"."""
+    reason = ""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError as error:
+            if "Invalid isoformat" not in str(error):  # a real date's parts out of range
+                reason = f" ({error})"
+    return f"{show(value)} is not {what}{reason}; use {form}"
 
 
 def _fields_at(loc: tuple) -> list[str]:

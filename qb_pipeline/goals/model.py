@@ -5,14 +5,24 @@ rules that relate fields to each other (a line must belong to the goal's dataset
 must use its items, ...) live in rules.py, so that every problem can name its own field.
 `goal_models/schema/goal.schema.json` is generated from these classes (see schema.py), and
 goal_models/README.md documents them with examples.
+
+Numbers are finite and bounded, so that nothing computed from them can overflow: amounts
+(target values, per-period targets, a growth base, band edges) lie within ±MAX_AMOUNT
+(10^15, a million times the largest real company's revenue), and a growth rate within
+MIN_RATE_PCT..MAX_RATE_PCT percent per period (a rate below -100% would flip the target's
+sign every period). A growth target compounded over many periods can still pass
+MAX_AMOUNT: the computation leaves such a period without a target rather than storing an
+overflow (sql/compute_goal_values.sql).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -61,6 +71,39 @@ GoalId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
 OrgSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,40}$")]
 ItemName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,39}$")]
 Percent = Annotated[FiniteFloat, Field(ge=0, le=100)]
+
+MAX_AMOUNT = 1e15
+MIN_RATE_PCT = -100.0
+MAX_RATE_PCT = 1000.0
+
+
+def _bounded_amount(value: float) -> float:
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError(
+            f"{value:g} is beyond ±1e15 (1,000,000,000,000,000), the largest amount a goal may name"
+        )
+    return value
+
+
+def _bounded_rate(value: float) -> float:
+    if not MIN_RATE_PCT <= value <= MAX_RATE_PCT:
+        raise ValueError(
+            f"{value:g} is outside {MIN_RATE_PCT:g}..{MAX_RATE_PCT:g} (percent per period)"
+        )
+    return value
+
+
+# pydantic's own ge/le would say "greater than or equal to 1e+15"; these name the bound.
+Amount = Annotated[
+    FiniteFloat,
+    AfterValidator(_bounded_amount),
+    Field(json_schema_extra={"minimum": -MAX_AMOUNT, "maximum": MAX_AMOUNT}),
+]
+RatePct = Annotated[
+    FiniteFloat,
+    AfterValidator(_bounded_rate),
+    Field(json_schema_extra={"minimum": MIN_RATE_PCT, "maximum": MAX_RATE_PCT}),
+]
 
 
 class _Strict(BaseModel):
@@ -163,20 +206,29 @@ class Growth(_Strict):
     base: float | str = Field(
         description="A number (the target of `base_period`), or previous_period, or "
         "same_period_last_year (the actual of that period).",
-        json_schema_extra={"anyOf": [{"type": "number"}, {"enum": list(GROWTH_BASES)}]},
+        json_schema_extra={
+            "anyOf": [
+                {"type": "number", "minimum": -MAX_AMOUNT, "maximum": MAX_AMOUNT},
+                {"enum": list(GROWTH_BASES)},
+            ]
+        },
     )
     base_period: date | None = Field(
         None, description="First day of the period whose target is `base` (numeric base only)."
     )
-    rate_pct: FiniteFloat = Field(description="Growth per period in percent; may be negative.")
+    rate_pct: RatePct = Field(
+        description="Growth per period in percent, -100 to 1000; may be negative."
+    )
 
     @field_validator("base")
     @classmethod
     def _known_base(cls, value: float | str) -> float | str:
         if isinstance(value, str) and value not in GROWTH_BASES:
             raise ValueError(f"must be a number or one of {', '.join(GROWTH_BASES)}")
-        if isinstance(value, float) and value != value:  # NaN
-            raise ValueError("must be a finite number")
+        if isinstance(value, float) and not math.isfinite(value):  # NaN, inf
+            raise ValueError(f"{value} is not a finite number")
+        if isinstance(value, float):
+            _bounded_amount(value)
         return value
 
 
@@ -185,8 +237,8 @@ class Target(_Strict):
 
     model_config = ConfigDict(json_schema_extra=_one_of_schema("value", "per_period", "growth"))
 
-    value: FiniteFloat | None = Field(None, description="The same target for every period.")
-    per_period: dict[date, FiniteFloat] | None = Field(
+    value: Amount | None = Field(None, description="The same target for every period.")
+    per_period: dict[date, Amount] | None = Field(
         None,
         min_length=1,
         description="Targets by the first day of their period; other periods have none.",
@@ -202,8 +254,8 @@ class Target(_Strict):
 class Band(_Strict):
     """The range a `maintain` goal must stay in."""
 
-    low: FiniteFloat
-    high: FiniteFloat
+    low: Amount
+    high: Amount
 
     @model_validator(mode="after")
     def _ordered(self) -> Band:
@@ -268,6 +320,9 @@ class GoalDefinition(_Strict):
 __all__ = [
     "ALL_LINE_GROUPS",
     "GROWTH_BASES",
+    "MAX_AMOUNT",
+    "MAX_RATE_PCT",
+    "MIN_RATE_PCT",
     "AccountRef",
     "Band",
     "Basis",

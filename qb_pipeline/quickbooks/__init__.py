@@ -1,5 +1,6 @@
 """Everything that talks to the QuickBooks Online data API: the client, its errors, the
-per-realm request limiter, the retry policy, fault parsing and report flattening."""
+shape every answer must have (answers.py), the per-realm request limiter, the retry policy,
+fault parsing and report flattening."""
 
 from qb_pipeline.quickbooks.client import CdcResult, QuickBooksClient, TokenProvider
 from qb_pipeline.quickbooks.errors import (
@@ -10,6 +11,7 @@ from qb_pipeline.quickbooks.errors import (
     ReportRangeTooWide,
     ServerError,
     ThrottledError,
+    UnexpectedAnswer,
 )
 from qb_pipeline.quickbooks.limiter import (
     LocalRequestLimiter,
@@ -36,6 +38,7 @@ __all__ = [
     "ServerError",
     "ThrottledError",
     "TokenProvider",
+    "UnexpectedAnswer",
     "UnlimitedLimiter",
     "flatten_report",
     "shared_limiter",

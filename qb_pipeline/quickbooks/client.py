@@ -7,7 +7,9 @@ carries `minorversion` and `Accept: application/json`, goes through the per-real
 and is retried with backoff on 429, 500, 502, 503, 504, timeouts and connection errors. A
 401 gets exactly one token refresh and one retry. Every other fault is raised at once as a
 QuickBooksError carrying code, message, detail and `intuit_tid`; a fault that QuickBooks
-answers for one query of a batch is returned for that query (BatchItemError).
+answers for one query of a batch is returned for that query (BatchItemError). Every answer
+is checked against the shape its endpoint must answer with (answers.py) before anything of
+it is returned: a wrong one raises UnexpectedAnswer, never reads as "no records".
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from urllib.parse import quote
 
 import httpx
 
+from qb_pipeline.quickbooks import answers
+from qb_pipeline.quickbooks.answers import QueryPage, Statement, Where
 from qb_pipeline.quickbooks.errors import (
     AuthenticationError,
     AuthorizationError,
@@ -33,6 +37,7 @@ from qb_pipeline.quickbooks.errors import (
     ReportRangeTooWide,
     ServerError,
     ThrottledError,
+    UnexpectedAnswer,
 )
 from qb_pipeline.quickbooks.faults import Fault, fault_in_json, parse_fault
 from qb_pipeline.quickbooks.limiter import RequestLimiter, UnlimitedLimiter, shared_limiter
@@ -87,7 +92,7 @@ class CdcResult:
     "Deleted", "Id", ...}` stubs) and the server time of the answer (the next watermark)."""
 
     entities: dict[str, list[dict]]
-    time: datetime | None
+    time: datetime
     capped: tuple[str, ...] = field(default=())  # entities at CDC's 1,000-object cap
 
 
@@ -197,15 +202,17 @@ class QuickBooksClient:
     # -- reads ------------------------------------------------------------------------------
     def query(self, statement: str) -> dict:
         """The `QueryResponse` of one query statement (`{}` when nothing matched)."""
+        return self._query_page(statement).response
+
+    def _query_page(self, statement: str) -> QueryPage:
         statement = statement.strip()
         if len(statement) > MAX_GET_QUERY_CHARS:
-            body = self._send(
+            body, where = self._exchange(
                 "POST", "query", content=statement.encode("utf-8"), content_type="application/text"
             )
         else:
-            body = self._send("GET", "query", params={"query": statement})
-        response = body.get("QueryResponse")
-        return response if isinstance(response, dict) else {}
+            body, where = self._exchange("GET", "query", params={"query": statement})
+        return answers.query_answer(body, where, Statement.of(statement))
 
     def query_all(
         self,
@@ -226,8 +233,8 @@ class QuickBooksClient:
             base += f" ORDERBY {order_by}"
         position = 1
         while True:
-            page = self.query(f"{base} STARTPOSITION {position} MAXRESULTS {page_size}")
-            records = _records(page, entity)
+            page = self._query_page(f"{base} STARTPOSITION {position} MAXRESULTS {page_size}")
+            records = page.records
             if records:
                 yield records
             if len(records) < page_size:
@@ -240,7 +247,9 @@ class QuickBooksClient:
         Returns one result per statement, in the order given: the records the statement
         selected (the list member of its `QueryResponse`; `[]` when nothing matched), or a
         BatchItemError carrying the code, message and detail of the fault QuickBooks
-        answered for that statement alone. A query answers at most 1,000 records, as
+        answered for that statement alone; an answer without exactly one item per
+        statement (a bId missing, unknown or twice) is an UnexpectedAnswer, like every
+        answer of the wrong shape. A query answers at most 1,000 records, as
         anywhere (`MAXRESULTS`); page larger reads with `query_all`. Faults of the whole
         request (401, 429, 5xx, ...) are handled as for every other call: retried,
         refreshed once, or raised.
@@ -261,44 +270,41 @@ class QuickBooksClient:
                 for index, statement in enumerate(statements)
             ]
         }
-        body, tid = self._exchange(
+        body, where = self._exchange(
             "POST", "batch", content=_dumps(payload), content_type="application/json"
         )
-        path = f"{self._company_path}/batch"
-        answered: dict[str, Any] = {}
-        for item in body.get("BatchItemResponse") or []:
-            if isinstance(item, dict) and item.get("bId") is not None:
-                answered[str(item["bId"])] = item
-        return [
-            _batch_result(answered.get(str(index)), tid, path) for index in range(len(statements))
-        ]
+        items = answers.batch_answer(body, where, statements)
+        return [_batch_result(item, where) for item in items]
 
     def count(self, entity: str, where: str | None = None) -> int:
         """`SELECT COUNT(*)`: how many records match."""
         _check_identifier(entity, "entity")
         statement = f"SELECT COUNT(*) FROM {entity}" + (f" WHERE {where}" if where else "")
-        return int(self.query(statement).get("totalCount", 0))
+        body, answered = self._exchange("GET", "query", params={"query": statement})
+        return answers.count_answer(body, answered)
 
     def read(self, entity: str, entity_id: str) -> dict:
         """One record by id (`GET /{entity}/{id}`)."""
         _check_identifier(entity, "entity")
         if not _RECORD_ID.match(entity_id or ""):
             raise ValueError(f"record id {entity_id!r} is not a QuickBooks id")
-        body = self._send("GET", f"{entity.lower()}/{quote(entity_id, safe='')}")
-        return _member(body, entity)
+        body, where = self._exchange("GET", f"{entity.lower()}/{quote(entity_id, safe='')}")
+        return answers.record_answer(body, where, entity)
 
     def company_info(self) -> dict:
-        body = self._send("GET", f"companyinfo/{self.realm_id}")
-        return _member(body, "CompanyInfo")
+        body, where = self._exchange("GET", f"companyinfo/{self.realm_id}")
+        return answers.company_info_answer(body, where)
 
     def preferences(self) -> dict:
-        return _member(self._send("GET", "preferences"), "Preferences")
+        body, where = self._exchange("GET", "preferences")
+        return answers.preferences_answer(body, where)
 
     def report(self, name: str, params: Mapping[str, str]) -> dict:
         """A report (`GET /reports/{name}`). Raises ReportRangeTooWide when the gateway
         times out repeatedly or the report is truncated: ask again with a shorter range."""
         _check_identifier(name, "report name")
-        report = self._send("GET", f"reports/{name}", params=dict(params), report=True)
+        body, where = self._exchange("GET", f"reports/{name}", params=dict(params), report=True)
+        report = answers.report_answer(body, where)
         marker = truncation_marker(report)
         if marker is not None:
             raise ReportRangeTooWide(
@@ -317,7 +323,7 @@ class QuickBooksClient:
             _check_identifier(entity, "entity")
         if changed_since.tzinfo is None:
             raise ValueError("changed_since must be timezone-aware")
-        body = self._send(
+        body, where = self._exchange(
             "GET",
             "cdc",
             params={
@@ -325,37 +331,11 @@ class QuickBooksClient:
                 "changedSince": changed_since.isoformat(timespec="seconds"),
             },
         )
-        found: dict[str, list[dict]] = {}
-        for block in body.get("CDCResponse") or []:
-            for response in (block or {}).get("QueryResponse") or []:
-                for key, value in (response or {}).items():
-                    if isinstance(value, list):
-                        found.setdefault(key, []).extend(value)
+        found, server_time = answers.cdc_answer(body, where, entities)
         capped = tuple(sorted(name for name, records in found.items() if len(records) >= CDC_CAP))
-        return CdcResult(entities=found, time=_parse_time(body.get("time")), capped=capped)
+        return CdcResult(entities=found, time=server_time, capped=capped)
 
     # -- the one way out ---------------------------------------------------------------------
-    def _send(
-        self,
-        method: Literal["GET", "POST"],
-        resource: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        content: bytes | None = None,
-        content_type: str | None = None,
-        report: bool = False,
-    ) -> dict:
-        """Send a read to `/v3/company/{realm}/{resource}` with retries; the decoded body."""
-        body, _ = self._exchange(
-            method,
-            resource,
-            params=params,
-            content=content,
-            content_type=content_type,
-            report=report,
-        )
-        return body
-
     def _exchange(
         self,
         method: Literal["GET", "POST"],
@@ -365,8 +345,9 @@ class QuickBooksClient:
         content: bytes | None = None,
         content_type: str | None = None,
         report: bool = False,
-    ) -> tuple[dict, str | None]:
-        """`_send`, with the answer's `intuit_tid` beside the body."""
+    ) -> tuple[dict, Where]:
+        """Send a read to `/v3/company/{realm}/{resource}` with retries: the decoded body, and
+        where it came from (the path and the answer's `intuit_tid`) for the shape checks."""
         # Structural guard: nothing but reads ever leaves this client.
         if method == "POST":
             if resource not in _POST_RESOURCES:
@@ -402,7 +383,7 @@ class QuickBooksClient:
             response = outcome
             status = response.status_code
             if status == 200:
-                return self._decode(response, path), _tid(response)
+                return self._decode(response, path), Where(path, _tid(response))
             if status == 401 and not refreshed:
                 # Intuit may end a token early: one refresh, one retry, no backoff.
                 refreshed = True
@@ -465,19 +446,11 @@ class QuickBooksClient:
             fault = parse_fault(response.content, response.headers.get("content-type"))
             if fault is not None:  # an XML fault with status 200
                 raise _fault_error(QuickBooksError, fault, 200, _tid(response), path) from None
-            raise QuickBooksError(
-                "QuickBooks answered with a body that is not JSON",
-                status=200,
-                intuit_tid=_tid(response),
-                path=path,
-            ) from None
+            problem = "$: expected JSON, found another body"
+            raise UnexpectedAnswer(path, problem, intuit_tid=_tid(response)) from None
         if not isinstance(body, dict):
-            raise QuickBooksError(
-                "QuickBooks answered with JSON that is not an object",
-                status=200,
-                intuit_tid=_tid(response),
-                path=path,
-            )
+            problem = f"$: expected an object, found {answers.kind(body)}"
+            raise UnexpectedAnswer(path, problem, intuit_tid=_tid(response))
         fault = fault_in_json(body)
         if fault is not None:  # a 200 carrying a Fault (legacy answers)
             raise _fault_error(QuickBooksError, fault, 200, _tid(response), path)
@@ -563,63 +536,19 @@ def _batch_statement(query: str) -> str:
     return query.strip()
 
 
-def _batch_result(item: Any, tid: str | None, path: str) -> BatchResult:
-    """One `BatchItemResponse` member as records or the error of its own fault."""
-    if item is None:
-        return BatchItemError(
-            "QuickBooks answered the batch without an item for this query",
-            status=200,
-            intuit_tid=tid,
-            path=path,
-        )
+def _batch_result(item: dict, where: Where) -> BatchResult:
+    """One checked `BatchItemResponse` member as its records or the error of its own fault."""
+    page = item.get("QueryResponse")
+    if isinstance(page, QueryPage):
+        return page.records
     fault = fault_in_json(item)
-    if fault is not None:
-        return _fault_error(BatchItemError, fault, 200, tid, path)
-    response = item.get("QueryResponse")
-    if not isinstance(response, dict):
-        return BatchItemError(
-            "QuickBooks answered a batch item without a QueryResponse or a Fault",
-            status=200,
-            intuit_tid=tid,
-            path=path,
-        )
-    # One entity per statement: its records are the one list member (none for COUNT(*)).
-    return next((value for value in response.values() if isinstance(value, list)), [])
+    assert fault is not None  # answers.batch_answer: the item holds a Fault object
+    return _fault_error(BatchItemError, fault, 200, where.intuit_tid, where.endpoint)
 
 
 def _check_identifier(value: str, what: str) -> None:
     if not _IDENTIFIER.match(value or ""):
         raise ValueError(f"{what} {value!r} is not a QuickBooks name (letters and digits)")
-
-
-def _records(page: dict, entity: str) -> list[dict]:
-    """The records of a QueryResponse, whatever the casing of the entity key."""
-    records = page.get(entity)
-    if records is None:
-        wanted = entity.lower()
-        records = next(
-            (v for k, v in page.items() if k.lower() == wanted and isinstance(v, list)), []
-        )
-    return records
-
-
-def _member(body: dict, name: str) -> dict:
-    value = body.get(name)
-    if value is None:
-        wanted = name.lower()
-        value = next((v for k, v in body.items() if k.lower() == wanted), None)
-    if not isinstance(value, dict):
-        raise QuickBooksError(f"QuickBooks answered without a {name} object")
-    return value
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 __all__ = ["BatchItemError", "BatchResult", "CdcResult", "QuickBooksClient", "TokenProvider"]

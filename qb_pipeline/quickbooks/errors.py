@@ -75,6 +75,33 @@ class NetworkError(QuickBooksError):
     """Timeouts or connection errors on every attempt the retry policy allowed."""
 
 
+class UnexpectedAnswer(QuickBooksError):
+    """A `200 OK` answer whose JSON has not the shape its endpoint must answer with (a member
+    missing, or of another type): nothing of it is used, and the sync fails.
+
+    `endpoint` is the request's path without its query string; `problem` names the JSON path
+    and the type expected and found, never a value (the token endpoint's answer holds tokens).
+    """
+
+    def __init__(
+        self, endpoint: str, problem: str, *, intuit_tid: str | None = None, status: int = 200
+    ) -> None:
+        super().__init__(
+            f"QuickBooks answered {endpoint} in an unexpected shape: {problem}",
+            status=status,
+            intuit_tid=intuit_tid,
+            path=endpoint,
+        )
+        self.endpoint = endpoint
+        self.problem = problem
+
+    def __str__(self) -> str:
+        facts = [f"HTTP {self.status}"]  # the endpoint is in the message already
+        if self.intuit_tid:
+            facts.append(f"intuit_tid {self.intuit_tid}")
+        return f"{self.message} ({', '.join(facts)})"
+
+
 class ReportRangeTooWide(QuickBooksError):
     """A report timed out at the gateway (504) or came back truncated ("Unable to display
     more data. Please reduce the date range."): split the date range and ask again."""
@@ -88,4 +115,5 @@ __all__ = [
     "ReportRangeTooWide",
     "ServerError",
     "ThrottledError",
+    "UnexpectedAnswer",
 ]

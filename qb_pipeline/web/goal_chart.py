@@ -5,6 +5,11 @@ chart needs none. Colours and dash patterns come from classes in static/app.css 
 `style` attributes would be blocked by the same policy). Every period gets exactly one
 point, coloured and titled by its status; a period without data sits on the baseline as a
 hollow point. The table under the chart carries the same figures for screen readers.
+
+Any finite values draw: the axis is worked out in decimal arithmetic (`_Axis`), so values
+near the float limits (±1.8e308), tiny ones (5e-324), negative ones and all-equal ones give
+a few gridlines and coordinates inside the picture, never an overflow or an endless loop.
+A value that is not finite (inf, NaN, which nothing should store) is drawn as no value.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from html import escape
 
 from markupsafe import Markup
@@ -32,29 +38,63 @@ class ChartPoint:
     status: str  # on_track, at_risk, off_track, no_target, no_data
 
 
+# Amounts this large or this small read better as 1.2e+20 than as 27 digits.
+PLAIN_LIMIT = 1e15
+SMALLEST_PLAIN = 0.005  # below this (but not 0), .2f would show 0.00
+
+
 def format_amount(value: float | None) -> str:
-    """12,345.60 style; an em dash for no value."""
-    if value is None:
+    """12,345.60 style (1.23e+20 for huge and tiny amounts); an em dash for no value."""
+    if value is None or not math.isfinite(value):
         return "—"
+    if abs(value) >= PLAIN_LIMIT or 0 < abs(value) < SMALLEST_PLAIN:
+        return f"{value:.3g}"
     return f"{value:,.2f}"
 
 
-def _nice_step(span: float) -> float:
+@dataclass(frozen=True)
+class _Axis:
+    """The y axis: zero included, its ends on gridlines `step` apart. Decimal, because a
+    float span of two huge values overflows and a tiny one underflows."""
+
+    low: Decimal
+    high: Decimal
+    step: Decimal
+
+    @classmethod
+    def over(cls, values: Sequence[float]) -> _Axis:
+        exact = [_decimal(v) for v in values]
+        low, high = min([Decimal(0), *exact]), max([Decimal(0), *exact])
+        if high == low:
+            high = low + 1
+        step = _nice_step(high - low)
+        return cls(
+            (low / step).to_integral_value(ROUND_FLOOR) * step,
+            (high / step).to_integral_value(ROUND_CEILING) * step,
+            step,
+        )
+
+    def ticks(self) -> list[Decimal]:
+        count = int((self.high - self.low) / self.step)  # at most TICKS + 2
+        return [self.low + i * self.step for i in range(count + 1)]
+
+    def fraction(self, value: float | Decimal) -> float:
+        """How far down from the top `value` sits: 0.0 at `high`, 1.0 at `low`."""
+        return float((self.high - _decimal(value)) / (self.high - self.low))
+
+
+def _decimal(value: float | Decimal) -> Decimal:
+    # The shortest text that reads back as the float: 0.3, not 0.29999999999999998889...
+    return value if isinstance(value, Decimal) else Decimal(repr(value))
+
+
+def _nice_step(span: Decimal) -> Decimal:
     raw = span / TICKS
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
+    magnitude = Decimal(1).scaleb(raw.adjusted())  # 10 ** floor(log10(raw))
+    for factor in (1, 2, Decimal("2.5"), 5, 10):
         if raw <= factor * magnitude:
             return factor * magnitude
     return 10 * magnitude
-
-
-def _scale(values: Sequence[float]) -> tuple[float, float, float]:
-    """(low, high, step) of the y axis: zero included, bounds on gridlines."""
-    low, high = min(0.0, *values), max(0.0, *values)
-    if high == low:
-        high = low + 1.0
-    step = _nice_step(high - low)
-    return math.floor(low / step) * step, math.ceil(high / step) * step, step
 
 
 def _num(value: float) -> str:
@@ -63,16 +103,17 @@ def _num(value: float) -> str:
 
 def actual_vs_target_svg(points: Sequence[ChartPoint], title: str) -> Markup:
     """The chart as an <svg> element, safe to put into a page as it is."""
+    points = [_finite(p) for p in points]
     values = [v for p in points for v in (p.actual, p.target) if v is not None]
-    low, high, step = _scale(values or [0.0])
+    axis = _Axis.over(values)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(points), 1)
 
     def x(i: int) -> float:
         return LEFT + (i + 0.5) * slot
 
-    def y(value: float) -> float:
-        return TOP + (high - value) / (high - low) * plot_h
+    def y(value: float | Decimal) -> float:
+        return TOP + axis.fraction(value) * plot_h
 
     first, last = (points[0].label, points[-1].label) if points else ("", "")
     parts = [
@@ -82,18 +123,16 @@ def actual_vs_target_svg(points: Sequence[ChartPoint], title: str) -> Markup:
         f'<desc id="chart-desc">Actual and target for {len(points)} periods, '
         f"{escape(first)} to {escape(last)}.</desc>",
     ]
-    tick = low
-    while tick <= high + step / 2:
+    for tick in axis.ticks():
         ty = _num(y(tick))
-        axis = " axis" if abs(tick) < step / 1000 else ""
+        zero = " axis" if tick == 0 else ""
         parts.append(
-            f'<line class="grid{axis}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty}" y2="{ty}"/>'
+            f'<line class="grid{zero}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty}" y2="{ty}"/>'
         )
         parts.append(
             f'<text class="tick" x="{LEFT - 8}" y="{ty}" text-anchor="end" '
-            f'dominant-baseline="middle">{escape(_tick_label(tick, step))}</text>'
+            f'dominant-baseline="middle">{escape(_tick_label(tick, axis))}</text>'
         )
-        tick += step
     every = math.ceil(len(points) / MAX_X_LABELS) if points else 1
     for i, point in enumerate(points):
         if i % every == 0 or i == len(points) - 1:
@@ -113,7 +152,7 @@ def actual_vs_target_svg(points: Sequence[ChartPoint], title: str) -> Markup:
         if len(segment) > 1:
             coords = " ".join(f"{_num(x(i))},{_num(y(v))}" for i, v in segment)
             parts.append(f'<polyline class="actual" points="{coords}"/>')
-    baseline = y(max(low, 0.0))
+    baseline = y(max(axis.low, Decimal(0)))
     for i, point in enumerate(points):
         cy = y(point.actual) if point.actual is not None else baseline
         status = point.status if point.actual is not None else "no_data"
@@ -131,10 +170,26 @@ def actual_vs_target_svg(points: Sequence[ChartPoint], title: str) -> Markup:
     return Markup("\n".join(parts))
 
 
-def _tick_label(value: float, step: float) -> str:
-    if step >= 1:
+def _tick_label(value: Decimal, axis: _Axis) -> str:
+    """One style for the whole axis: 1e+20 style when it reaches 1e15 or steps below a
+    cent, else 12,000 or 0.25."""
+    if max(abs(axis.low), abs(axis.high)) >= PLAIN_LIMIT or axis.step < Decimal("0.01"):
+        return "0" if value == 0 else f"{value.normalize():.3g}"
+    if axis.step >= 1:
         return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+def _keep_finite(value: float | None) -> float | None:
+    """A value that is not a finite number is no value."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _finite(point: ChartPoint) -> ChartPoint:
+    """The point with any value that is not a finite number taken as no value."""
+    return ChartPoint(
+        point.label, _keep_finite(point.actual), _keep_finite(point.target), point.status
+    )
 
 
 def _runs(values: Sequence[tuple[int, float | None]]) -> list[list[tuple[int, float]]]:
@@ -167,9 +222,15 @@ def history_svg(points: Sequence[HistoryPoint], title: str, when: str = "%-d %b 
     A value holds from its computation until the next one, so both lines are drawn as steps;
     each computation is a point titled with its moment and figures.
     """
-    ordered = sorted(points, key=lambda p: p.as_of)
+    ordered = sorted(
+        (
+            HistoryPoint(p.as_of, _keep_finite(p.actual), _keep_finite(p.target), p.status)
+            for p in points
+        ),
+        key=lambda p: p.as_of,
+    )
     values = [v for p in ordered for v in (p.actual, p.target) if v is not None]
-    low, high, step = _scale(values or [0.0])
+    axis = _Axis.over(values)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     first = ordered[0].as_of if ordered else datetime.min
     span = (ordered[-1].as_of - first).total_seconds() if len(ordered) > 1 else 0.0
@@ -179,8 +240,8 @@ def history_svg(points: Sequence[HistoryPoint], title: str, when: str = "%-d %b 
             return LEFT + plot_w / 2
         return LEFT + (moment - first).total_seconds() / span * plot_w
 
-    def y(value: float) -> float:
-        return TOP + (high - value) / (high - low) * plot_h
+    def y(value: float | Decimal) -> float:
+        return TOP + axis.fraction(value) * plot_h
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart history-chart" '
@@ -196,18 +257,16 @@ def history_svg(points: Sequence[HistoryPoint], title: str, when: str = "%-d %b 
         )
         + ".</desc>",
     ]
-    tick = low
-    while tick <= high + step / 2:
+    for tick in axis.ticks():
         ty = _num(y(tick))
-        axis = " axis" if abs(tick) < step / 1000 else ""
+        zero = " axis" if tick == 0 else ""
         parts.append(
-            f'<line class="grid{axis}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty}" y2="{ty}"/>'
+            f'<line class="grid{zero}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty}" y2="{ty}"/>'
         )
         parts.append(
             f'<text class="tick" x="{LEFT - 8}" y="{ty}" text-anchor="end" '
-            f'dominant-baseline="middle">{escape(_tick_label(tick, step))}</text>'
+            f'dominant-baseline="middle">{escape(_tick_label(tick, axis))}</text>'
         )
-        tick += step
     labelled = {0, len(ordered) - 1} if len(ordered) > 1 else {0}
     for i, point in enumerate(ordered):
         if i in labelled:
@@ -221,7 +280,7 @@ def history_svg(points: Sequence[HistoryPoint], title: str, when: str = "%-d %b 
         for run in steps:
             coords = " ".join(f"{_num(px)},{_num(y(v))}" for px, v in run)
             parts.append(f'<polyline class="{css} step" points="{coords}"/>')
-    baseline = y(max(low, 0.0))
+    baseline = y(max(axis.low, Decimal(0)))
     for point in ordered:
         cy = y(point.actual) if point.actual is not None else baseline
         status = point.status if point.actual is not None else "no_data"

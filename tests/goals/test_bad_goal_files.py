@@ -32,6 +32,12 @@ def test_the_corpus_covers_every_kind_of_mistake():
         "bad_formula_syntax",
         "duplicate_ids",
         "yaml_syntax_error",
+        "impossible_dates",
+        "absurd_targets",
+        "alias_bomb",
+        "recursive_alias",
+        "nested_too_deep",
+        "number_too_long",
     } <= names
     assert all(expected_problems(f) for f in FILES)
 

@@ -184,6 +184,29 @@ def private_emulator() -> Iterator[Callable[..., RunningEmulator]]:
         yield factory
 
 
+# -- comparing warehouses ---------------------------------------------------------------------
+DLT_COLUMNS = {"_dlt_id", "_dlt_load_id", "_dlt_parent_id", "_dlt_root_id"}
+
+
+def contents(warehouse: Warehouse) -> dict[str, list[tuple]]:
+    """Every qbo_raw table's rows, without dlt's random row ids and the sync's own time."""
+    out: dict[str, list[tuple]] = {}
+    with warehouse.connect() as con:
+        tables = [row[0] for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'qbo_raw'"
+            " AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\'").fetchall()]  # fmt: skip
+        for table in tables:
+            columns = [row[0] for row in con.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = 'qbo_raw' AND table_name = ? ORDER BY column_name",
+                [table]).fetchall()]  # fmt: skip
+            keep = [c for c in columns if c not in DLT_COLUMNS and c != "pulled_at"]
+            listed = ", ".join(f'"{c}"' for c in keep)
+            rows = con.execute(f'SELECT {listed} FROM qbo_raw."{table}"').fetchall()
+            out[table] = sorted(rows, key=repr)
+    return out
+
+
 # -- comparing the warehouse with the emulator ----------------------------------------------
 def backend_versions(company: BackendCompany, entity: str) -> dict[str, tuple[str, datetime]]:
     """{Id: (SyncToken, LastUpdatedTime)} of every record QuickBooks has."""

@@ -16,14 +16,13 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from qb_pipeline.sources import pipeline_name
-from tests.sources.conftest import Company, Warehouse, make_warehouse, realms
+from tests.sources.conftest import Company, contents, make_warehouse, realms
 
 ORG = "acme"
 # Lists, transactions with nested lines, a singleton and (always) the reports: every kind of
 # table, in fewer of them than a whole company has, to keep the test quick.
 ENTITIES = ["Account", "Customer", "Invoice", "Payment", "JournalEntry", "Purchase", "CompanyInfo"]
 ROOT = Path(__file__).resolve().parents[2]
-DLT_COLUMNS = {"_dlt_id", "_dlt_load_id", "_dlt_parent_id", "_dlt_root_id"}
 
 
 class FailingTransport(httpx.BaseTransport):
@@ -38,25 +37,6 @@ class FailingTransport(httpx.BaseTransport):
         if self.left < 0:
             raise httpx.ConnectError("network unreachable", request=request)
         return self.inner.handle_request(request)
-
-
-def contents(warehouse: Warehouse) -> dict[str, list[tuple]]:
-    """Every qbo_raw table's rows, without dlt's random row ids and the sync's own time."""
-    out: dict[str, list[tuple]] = {}
-    with warehouse.connect() as con:
-        tables = [row[0] for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'qbo_raw'"
-            " AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\'").fetchall()]  # fmt: skip
-        for table in tables:
-            columns = [row[0] for row in con.execute(
-                "SELECT column_name FROM information_schema.columns"
-                " WHERE table_schema = 'qbo_raw' AND table_name = ? ORDER BY column_name",
-                [table]).fetchall()]  # fmt: skip
-            keep = [c for c in columns if c not in DLT_COLUMNS and c != "pulled_at"]
-            listed = ", ".join(f'"{c}"' for c in keep)
-            rows = con.execute(f'SELECT {listed} FROM qbo_raw."{table}"').fetchall()
-            out[table] = sorted(rows, key=repr)
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -201,7 +201,7 @@ growth_bases AS (
 ),
 
 -- Growth adds rate_pct of |base| per period, so a negative base also moves up.
-goal_targets AS (
+computed_targets AS (
     SELECT
         a.goal_key, a.period_start, a.period_end, a.actual,
         CASE d.target_kind
@@ -231,6 +231,16 @@ goal_targets AS (
       ON prev.goal_key = a.goal_key AND prev.period_start = a.previous_start
     LEFT JOIN growth_bases AS ago
       ON ago.goal_key = a.goal_key AND ago.period_start = a.year_ago_start
+),
+
+-- A target beyond 1e15 either way, the largest amount a goal may name (MAX_AMOUNT in
+-- goals/model.py), is no target. Only growth gets there, compounded over many periods,
+-- and then on to an overflow (power() answers inf) that must never be stored.
+goal_targets AS (
+    SELECT
+        goal_key, period_start, period_end, actual,
+        CASE WHEN abs(target) <= 1e15 THEN target END AS target
+    FROM computed_targets
 ),
 
 -- A maintain goal's band: given, or target ± tolerance_pct of |target|. Its reported

@@ -12,7 +12,9 @@ An entity can use CDC when its checkpoint exists, is within 29 days of the newes
 (CDC refuses windows older than 30 days) and CDC did not cut its answer at 1,000 objects;
 otherwise the entity is read by query (and a transaction entity is fully re-read to find
 its deletions, see the source). When QuickBooks refuses the CDC window, every entity falls
-back the same way.
+back the same way. A CDC answer of the wrong shape (no `CDCResponse` list, ...) is never
+read as "no changes": the client raises UnexpectedAnswer (quickbooks/answers.py), the sync
+fails, and no checkpoint moves, since they are committed with the load.
 """
 
 from __future__ import annotations
