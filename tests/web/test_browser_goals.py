@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from qb_pipeline.sandbox.server import free_port
+from qb_pipeline.sandbox import free_port
 from tests.web.conftest import ORG, connect
 from tests.web.dagster_processes import DagsterProcess
 from tests.web.goal_data import sync

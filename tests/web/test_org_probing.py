@@ -17,14 +17,22 @@ GETS = [
     "/orgs/{slug}/integrations",
     "/orgs/{slug}/integrations/quickbooks/disconnect",
     "/orgs/{slug}/goals",
-    "/orgs/{slug}/goals/new",
+    "/orgs/{slug}/new-goal",
     "/orgs/{slug}/goals/monthly-income",
+    "/orgs/{slug}/goals/monthly-income/edit",
+    "/orgs/{slug}/live/goals",
+    "/orgs/{slug}/live/integrations",
 ]
 POSTS = [
     "/orgs/{slug}/integrations/quickbooks/connect",
     "/orgs/{slug}/integrations/quickbooks/disconnect",
     "/orgs/{slug}/integrations/settings",
-    "/orgs/{slug}/goals/new",
+    "/orgs/{slug}/integrations/sync",
+    "/orgs/{slug}/new-goal",
+    "/orgs/{slug}/goals/monthly-income/edit",
+    "/orgs/{slug}/goals/monthly-income/archive",
+    "/orgs/{slug}/goals/monthly-income/restore",
+    "/orgs/{slug}/goals/monthly-income/confirm",
 ]
 
 

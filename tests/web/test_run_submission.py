@@ -15,7 +15,7 @@ from dagster import DagsterRunStatus
 
 from qb_pipeline.connections.events import GOAL_CHANGED
 from qb_pipeline.defs.instance import open_instance
-from qb_pipeline.sandbox.server import free_port
+from qb_pipeline.sandbox import free_port
 from tests.web.conftest import ORG, connect, csrf_of, text_of
 from tests.web.dagster_processes import DagsterProcess
 from tests.web.goal_data import sync

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from qb_pipeline.sandbox.server import free_port
+from qb_pipeline.sandbox import free_port
 from tests.web.conftest import ORG, connect, csrf_of, text_of
 from tests.web.goal_data import import_company, run_goals
 from tests.web.test_goals_pages import ADMIN, EDITOR, VIEWER

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from qb_pipeline.web.body_limit import BodyTooLarge
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -80,6 +82,8 @@ def api_endpoint(handler: Handler) -> Handler:
             return await handler(request)
         except ApiError as error:
             return error.response()
+        except BodyTooLarge:
+            raise  # the body limit answers it (413, in the API's shape) before any response
         except Exception as error:  # every error leaves as JSON
             return _known(request, error)
 
