@@ -88,6 +88,29 @@ def ensure_goal_tables(con: duckdb.DuckDBPyConnection) -> None:
     run_script(con, "goal_values_ddl.sql", {})
 
 
+def documented_views() -> list[tuple[str, str, dict[str, str]]]:
+    """(name, description, {column: meaning}) of the marts views the goals write, from the
+    comments their DDL puts in the catalog (for docs/warehouse.md)."""
+    con = duckdb.connect(":memory:")
+    try:
+        ensure_goal_tables(con)
+        views = con.execute(
+            "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'marts'"
+            " ORDER BY view_name"
+        ).fetchall()
+        documented = []
+        for name, comment in views:
+            columns = con.execute(
+                "SELECT column_name, comment FROM duckdb_columns()"
+                " WHERE schema_name = 'marts' AND table_name = ? ORDER BY column_index",
+                [name],
+            ).fetchall()
+            documented.append((f"marts.{name}", comment or "", {c: t or "" for c, t in columns}))
+    finally:
+        con.close()
+    return documented
+
+
 def compute(
     con: duckdb.DuckDBPyConnection,
     org_id: str,
@@ -342,6 +365,7 @@ __all__ = [
     "ComputeResult",
     "LatestValue",
     "compute",
+    "documented_views",
     "ensure_goal_tables",
     "latest_values",
     "preview",

@@ -148,14 +148,45 @@ def _in_dependency_order(models: list[SqlModel]) -> list[SqlModel]:
     return ordered
 
 
-def markdown_reference(layer: str | None = None) -> str:
-    """Every model (of one layer) with its columns as Markdown, for the README."""
+@dataclass(frozen=True)
+class DocumentedRelation:
+    """A relation of the warehouse that another step writes (the goal values), described the
+    way model headers describe theirs, for the reference."""
+
+    name: str  # schema.table
+    kind: str  # view or table
+    description: str
+    columns: dict[str, str]
+
+
+def markdown_reference(layer: str | None = None, extra: tuple[DocumentedRelation, ...] = ()) -> str:
+    """Every model (of one layer) and the `extra` relations with their columns as Markdown,
+    in name order: the generated part of docs/warehouse.md."""
+    documented = [
+        DocumentedRelation(m.name, m.materialized, m.description, m.columns)
+        for m in load_models()
+        if layer is None or m.layer == layer
+    ]
     parts: list[str] = []
-    for item in load_models():
-        if layer is not None and item.layer != layer:
-            continue
-        parts.append(f"#### `{item.name}` ({item.materialized})\n\n{item.description}\n")
+    for item in sorted([*documented, *extra], key=lambda d: d.name):
+        parts.append(f"#### `{item.name}` ({item.kind})\n\n{item.description}\n")
         parts.append("| column | meaning |\n|---|---|")
         parts.extend(f"| `{name}` | {text} |" for name, text in item.columns.items())
         parts.append("")
     return "\n".join(parts)
+
+
+def comment_statements(item: SqlModel) -> list[str]:
+    """COMMENT ON statements that put the model's header into the warehouse's catalog, where
+    BI tools (DBeaver, the DuckDB CLI's `duckdb_columns()`) show them."""
+    kind = "VIEW" if item.materialized == "view" else "TABLE"
+    statements = [f"COMMENT ON {kind} {item.name} IS {_literal(item.description)}"]
+    statements += [
+        f'COMMENT ON COLUMN {item.name}."{column}" IS {_literal(text)}'
+        for column, text in item.columns.items()
+    ]
+    return statements
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import duckdb
 
-from qb_pipeline.warehouse.models import SqlModel, load_models
+from qb_pipeline.warehouse.models import SqlModel, comment_statements, load_models
 
 
 class WarehouseNotReady(RuntimeError):
@@ -30,6 +30,8 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
     )
     try:
         con.execute(statement)
+        for comment in comment_statements(model):
+            con.execute(comment)
     except duckdb.CatalogException as error:
         needs = ", ".join(model.depends_on) or "its source tables"
         raise WarehouseNotReady(

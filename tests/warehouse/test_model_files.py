@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from qb_pipeline.goals.compute import documented_views
 from qb_pipeline.warehouse.models import (
     ModelFileError,
     load_models,
     markdown_reference,
     parse_model,
 )
+from qb_pipeline.warehouse.reference import views, with_reference
+
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = """-- model: marts.example
 -- description: An example,
@@ -61,9 +67,54 @@ def test_models_come_in_dependency_order_staging_first():
     assert layers == sorted(layers, key=["staging", "marts"].index)
 
 
-def test_the_readme_reference_lists_every_mart_column():
+def test_the_reference_lists_every_mart_column():
     text = markdown_reference("marts")
     for item in load_models():
         if item.layer == "marts":
             assert f"`{item.name}`" in text
             assert all(f"| `{column}` |" in text for column in item.columns)
+
+
+def test_docs_warehouse_is_what_the_sql_generates():
+    page = (ROOT / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    regenerate = "run `qb-pipeline warehouse reference --write docs/warehouse.md`"
+
+    assert with_reference(page, views(documented_views())) == page, regenerate
+    for name in ("marts.goal_values", "marts.goal_value_history", "marts.goals", "marts.company"):
+        assert f"#### `{name}`" in page
+
+
+def test_the_goal_views_document_every_column_they_have():
+    import duckdb
+
+    from qb_pipeline.goals.compute import ensure_goal_tables
+
+    documented = {name: columns for name, _text, columns in documented_views()}
+    with duckdb.connect() as con:
+        ensure_goal_tables(con)
+        for name, columns in documented.items():
+            real = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
+            assert list(columns) == real
+            assert all(columns.values()), f"{name}: a column without a description"
+    assert set(documented) == {"marts.goal_values", "marts.goal_value_history", "marts.goals"}
+
+
+def test_the_warehouse_catalog_carries_the_model_comments(tmp_path):
+    import duckdb
+
+    from qb_pipeline.warehouse.transform import run_model
+
+    item = next(m for m in load_models() if m.name == "qbo.connection_status")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        run_model(con, item)
+        (comment,) = con.execute(
+            "SELECT comment FROM duckdb_tables() WHERE table_name = 'connection_status'"
+        ).fetchone()
+        columns = dict(
+            con.execute(
+                "SELECT column_name, comment FROM duckdb_columns()"
+                " WHERE table_name = 'connection_status'"
+            ).fetchall()
+        )
+    assert comment == item.description
+    assert columns == item.columns

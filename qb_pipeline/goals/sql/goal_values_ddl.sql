@@ -117,3 +117,54 @@ SELECT
     updated_by,
     definition
 FROM goals.goal_definitions;
+
+-- What BI tools (and docs/warehouse.md, generated from these comments) say of each column.
+COMMENT ON VIEW marts.goal_values IS 'Every QuickBooks Goal value of each organization''s connected company, one row per goal and period, replaced by each goal computation (archived goals and goals waiting for a review keep their last values). One row per (org_id, realm_id, goal_id, period_start).';
+COMMENT ON COLUMN marts.goal_values.org_id IS 'Organization (tenant) slug.';
+COMMENT ON COLUMN marts.goal_values.realm_id IS 'QuickBooks company (realmId) the values were computed from.';
+COMMENT ON COLUMN marts.goal_values.goal_id IS 'The goal''s id, unique within the organization.';
+COMMENT ON COLUMN marts.goal_values.goal_name IS 'The goal''s name.';
+COMMENT ON COLUMN marts.goal_values.period_start IS 'First day of the period (fiscal for quarters and years).';
+COMMENT ON COLUMN marts.goal_values.period_end IS 'Last day of the period.';
+COMMENT ON COLUMN marts.goal_values.actual IS 'The goal''s value over the period''s window; NULL when there is no data.';
+COMMENT ON COLUMN marts.goal_values.target IS 'The period''s target (a maintain band''s middle); NULL when the goal has none.';
+COMMENT ON COLUMN marts.goal_values.status IS 'on_track, at_risk, off_track, no_target or no_data.';
+COMMENT ON COLUMN marts.goal_values.currency IS 'Home currency of the company for amounts; NULL for ratios (a formula dividing by an item).';
+COMMENT ON COLUMN marts.goal_values.is_stale IS 'True when the organization cannot refresh its data (disconnected, reauthorization required): the values are kept as they were.';
+COMMENT ON COLUMN marts.goal_values.stale_reason IS 'Why the values are stale: disconnected or reauthorization_required.';
+COMMENT ON COLUMN marts.goal_values.stale_since IS 'When the values went stale (the first time), UTC.';
+COMMENT ON COLUMN marts.goal_values.computed_at IS 'When the values were computed, UTC.';
+
+COMMENT ON VIEW marts.goal_value_history IS 'What each goal period''s figures were as of each computation that changed them, appended and never rewritten: the latest row of a period at or before a moment is its value then. One row per (org_id, realm_id, goal_id, period_start, as_of).';
+COMMENT ON COLUMN marts.goal_value_history.org_id IS 'Organization (tenant) slug.';
+COMMENT ON COLUMN marts.goal_value_history.realm_id IS 'QuickBooks company (realmId) the values were computed from.';
+COMMENT ON COLUMN marts.goal_value_history.goal_id IS 'The goal''s id.';
+COMMENT ON COLUMN marts.goal_value_history.as_of IS 'When the computation that saw these figures ran (or when the values went stale), UTC.';
+COMMENT ON COLUMN marts.goal_value_history.goal_name IS 'The goal''s name then.';
+COMMENT ON COLUMN marts.goal_value_history.period_start IS 'First day of the period.';
+COMMENT ON COLUMN marts.goal_value_history.period_end IS 'Last day of the period.';
+COMMENT ON COLUMN marts.goal_value_history.actual IS 'The period''s actual as of then.';
+COMMENT ON COLUMN marts.goal_value_history.target IS 'The period''s target as of then.';
+COMMENT ON COLUMN marts.goal_value_history.status IS 'The period''s status as of then.';
+COMMENT ON COLUMN marts.goal_value_history.currency IS 'Home currency for amounts; NULL for ratios.';
+COMMENT ON COLUMN marts.goal_value_history.is_stale IS 'Whether the values were stale then.';
+COMMENT ON COLUMN marts.goal_value_history.stale_reason IS 'Why they were stale, if so.';
+
+COMMENT ON VIEW marts.goals IS 'Every goal of each organization as the goal store held it at the last goal computation: what it tracks, its state and version. One row per (org_id, goal_id).';
+COMMENT ON COLUMN marts.goals.org_id IS 'Organization (tenant) slug.';
+COMMENT ON COLUMN marts.goals.realm_id IS 'QuickBooks company (realmId) whose ids the goal''s definition names.';
+COMMENT ON COLUMN marts.goals.goal_id IS 'The goal''s id, unique within the organization.';
+COMMENT ON COLUMN marts.goals.goal_name IS 'The goal''s name.';
+COMMENT ON COLUMN marts.goals.state IS 'active, archived, or needs_review (after a reconnect to another company).';
+COMMENT ON COLUMN marts.goals.state_reason IS 'Why the goal needs a review, if it does.';
+COMMENT ON COLUMN marts.goals.version IS 'The definition''s version (1 when created, one more at each change).';
+COMMENT ON COLUMN marts.goals.dataset IS 'profit_and_loss, balance_sheet or cash_flow.';
+COMMENT ON COLUMN marts.goals.tracks IS 'What the goal tracks: account, line or formula.';
+COMMENT ON COLUMN marts.goals.basis IS 'accrual or cash.';
+COMMENT ON COLUMN marts.goals.grain IS 'month, quarter or year (fiscal).';
+COMMENT ON COLUMN marts.goals."window" IS 'period, fiscal_ytd or trailing_12_months.';
+COMMENT ON COLUMN marts.goals.direction IS 'increase, decrease or maintain.';
+COMMENT ON COLUMN marts.goals.managed_by IS 'The goal file that manages it (goals apply); NULL for goals managed in the app.';
+COMMENT ON COLUMN marts.goals.updated_at IS 'When the goal was last changed, UTC.';
+COMMENT ON COLUMN marts.goals.updated_by IS 'Who changed it last (an email, or system).';
+COMMENT ON COLUMN marts.goals.definition IS 'The whole definition, as JSON in the shape of a goal file.';
