@@ -343,7 +343,7 @@ def test_per_period_and_growth_targets_and_a_band_are_stored_as_typed(goals_web)
         (
             {"target_kind": "per_period", "per_period": "April: 5"},
             "per_period",
-            "Targets per period: 'April' is not a date (YYYY-MM-DD)",
+            "Targets per period: 'April' is not a date; use YYYY-MM-DD",
         ),
         (
             {"direction": "maintain", "band_low": "1", "band_high": "2"},
