@@ -47,6 +47,10 @@ if TYPE_CHECKING:
     from qb_pipeline.goals.store import StoredGoal
 
 DEFAULT_FISCAL_YEAR_START_MONTH = 1
+# DuckDB's memory while goals compute: one organization's goals need a few MB; the benchmark's
+# 100,000 goals in one pass fit too, spilling what they must to the database's temp folder
+# (bench/README.md). The connection's own limit comes back afterwards.
+MEMORY_LIMIT = "384MB"
 STATUSES = ("on_track", "at_risk", "off_track", "no_target", "no_data")
 
 
@@ -135,6 +139,33 @@ def compute(
     foreign = sorted({g.organization for g in goals} - {org_id})
     if foreign:
         raise ValueError(f"goals of {', '.join(foreign)} passed to compute for {org_id}")
+    with _memory_limited(con):
+        return _compute(
+            con,
+            org_id,
+            goals,
+            stale_reason,
+            since,
+            fiscal_year_start_month,
+            realm_id,
+            computed_at,
+            kept_goal_ids,
+            stored_goals,
+        )
+
+
+def _compute(
+    con: duckdb.DuckDBPyConnection,
+    org_id: str,
+    goals: Sequence[GoalDefinition],
+    stale_reason: str | None,
+    since: datetime | None,
+    fiscal_year_start_month: int | None,
+    realm_id: str | None,
+    computed_at: datetime | None,
+    kept_goal_ids: Sequence[str],
+    stored_goals: Sequence[StoredGoal] | None,
+) -> ComputeResult:
     now = computed_at or datetime.now(UTC)
     ensure_goal_tables(con)
     scope = {"org_id": org_id, "realm_id": realm_id}
@@ -273,6 +304,16 @@ def _goal_query(
     finally:
         for name in inputs:
             con.unregister(name)
+
+
+@contextmanager
+def _memory_limited(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    (previous,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{previous}'")
 
 
 @contextmanager
