@@ -109,19 +109,23 @@ def main() -> None:
             started = time.perf_counter()
             dagster.wait_ready()
             print(f"dagster dev ready in {time.perf_counter() - started:.1f} s")
-            samples = measure(service, settings, args.goals)
+            samples, runs = measure(service, settings, args.goals)
+            stages = run_stages(settings, runs)
         finally:
             stopped = dagster.stop()
     emulator.stop()
-    report(samples, stopped)
+    report(samples, stages, stopped)
 
 
-def measure(service: IntegrationService, settings: Settings, count: int) -> list[float]:
+def measure(
+    service: IntegrationService, settings: Settings, count: int
+) -> tuple[list[float], list[tuple[float, str]]]:
+    """Seconds from each save to its values, and (moment saved, run id) of each run."""
     store = GoalStore(service.db_path)
     realm = service.status(ORG).realm_id
     with duckdb.connect(str(settings.serving_path), read_only=True) as con:
         catalog = load_catalog(con, ORG, realm)
-    samples = []
+    samples, runs = [], []
     for n in range(count):
         raw = {
             "id": f"latency-{n:03d}",
@@ -132,28 +136,67 @@ def measure(service: IntegrationService, settings: Settings, count: int) -> list
             "tracks": {"line": {"group": "Income"}},
             "target": {"value": 10_000 + n},
         }
-        saved = time.perf_counter()
+        saved, saved_at = time.perf_counter(), time.time()
         change = editing.create(store, raw, catalog, actor=EDITOR, source="api", realm_id=realm)
         submission = submit_goals_run(
             settings, ORG, event_id=change.event_id or 0, requested_by=EDITOR, trigger="bench"
         )
         assert submission.submitted, submission.problem
+        runs.append((saved_at, submission.run_id or ""))
         while not visible(settings.serving_path, change.goal.goal_id, change.goal.version):
             if time.perf_counter() - saved > DEADLINE_SECONDS:
                 raise SystemExit(f"goal {n}: no values after {DEADLINE_SECONDS:.0f} s")
             time.sleep(POLL_SECONDS)  # the polling period, not a wait for something to happen
         samples.append(time.perf_counter() - saved)
         print(f"  goal {n:>3}: values after {samples[-1]:.2f} s")
-    return samples
+    return samples, runs
 
 
-def report(samples: list[float], stopped: bool) -> None:
+def run_stages(settings: Settings, runs: list[tuple[float, str]]) -> dict[str, float]:
+    """Median seconds of each stage of the runs, from the instance's records: saved and
+    submitted -> queued run created, created -> started (the daemon dequeues it and a run
+    worker process starts and loads the code location), started -> the goal step begins,
+    the goal step, the serving copy's publish, and the run's end."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    from qb_pipeline.defs.instance import dagster_home
+
+    stages: dict[str, list[float]] = {}
+    with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+        for saved_at, run_id in runs:
+            record = instance.get_run_record_by_id(run_id)
+            if record is None or record.start_time is None or record.end_time is None:
+                continue
+            steps: dict[str, dict[str, float]] = {}
+            for event in instance.all_logs(run_id):
+                kind = event.dagster_event.event_type if event.dagster_event else None
+                if kind in (DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS):
+                    steps.setdefault(event.step_key or "", {})[kind.value] = event.timestamp
+            goal = steps.get("goal_values", {})
+            serving = steps.get("serving_warehouse", {})
+            marks = {
+                "submitted -> created": record.create_timestamp.timestamp() - saved_at,
+                "created -> started": record.start_time - record.create_timestamp.timestamp(),
+                "started -> goal step": goal.get("STEP_START", record.start_time)
+                - record.start_time,
+                "goal step": goal.get("STEP_SUCCESS", 0) - goal.get("STEP_START", 0),
+                "publish step": serving.get("STEP_SUCCESS", 0) - serving.get("STEP_START", 0),
+                "publish -> run end": record.end_time
+                - serving.get("STEP_SUCCESS", record.end_time),
+            }
+            for name, seconds in marks.items():
+                stages.setdefault(name, []).append(seconds)
+    return {name: statistics.median(values) for name, values in stages.items()}
+
+
+def report(samples: list[float], stages: dict[str, float], stopped: bool) -> None:
     ordered = sorted(samples)
     p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     print(
         f"{len(samples)} goals saved -> values visible: median {statistics.median(samples):.2f} s, "
         f"p95 {p95:.2f} s, max {ordered[-1]:.2f} s; load average {os.getloadavg()[0]:.1f}"
     )
+    print("median stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items()))
     verdict = "meets" if p95 < TARGET_P95_SECONDS else "MISSES"
     print(f"target p95 < {TARGET_P95_SECONDS:.0f} s: {verdict} ({p95 / TARGET_P95_SECONDS:.2f})")
     if not stopped:
