@@ -80,11 +80,11 @@ LATER_SYNC = {
 }
 
 
-def state_of(warehouse: Warehouse) -> dict[str, Any]:
+def state_of(warehouse: Warehouse, realm_id: str) -> dict[str, Any]:
     """Everything a sync commits besides rows: the pipeline's state as stored with the last
     load (cursors, CDC checkpoints, pulled report ranges), the local copy, and the load
     packages waiting to be loaded."""
-    pipeline = pipeline_for_org(ORG, warehouse.settings)
+    pipeline = pipeline_for_org(ORG, warehouse.settings, realm_id=realm_id)
     stored: list[tuple] = []
     if warehouse.settings.warehouse_path.exists() and warehouse.query(
         "SELECT 1 FROM information_schema.tables"
@@ -150,7 +150,7 @@ def test_a_wrong_answer_fails_the_sync_moves_nothing_and_the_next_sync_is_comple
 ):
     warehouse = make_warehouse(tmp_path / "qbp-home")
     shutil.copytree(later.base, warehouse.home)
-    rows_before, state_before = contents(warehouse), state_of(warehouse)
+    rows_before, state_before = contents(warehouse), state_of(warehouse, later.company.realm_id)
     later.proxy.clear()
     later.proxy.rewritten.clear()
     later.proxy.corrupt(corruption.endpoint, corruption.rewrite)
@@ -161,7 +161,7 @@ def test_a_wrong_answer_fails_the_sync_moves_nothing_and_the_next_sync_is_comple
     assert f"/v3/company/{later.company.realm_id}/" in error.endpoint
     assert error.problem.startswith(corruption.problem), error.problem
     assert contents(warehouse) == rows_before
-    assert state_of(warehouse) == state_before
+    assert state_of(warehouse, later.company.realm_id) == state_before
 
     later.proxy.clear()
     with proxied_client(later.company, later.proxy) as client:
@@ -199,7 +199,7 @@ def test_a_query_page_cut_short_fails_the_first_sync_and_the_next_one_is_complet
         f"({invoices}), found {invoices // 2} records"
     )
     assert contents(warehouse) == {}
-    assert state_of(warehouse) == {"stored": [], "local": {}, "pending": []}
+    assert state_of(warehouse, company.realm_id) == {"stored": [], "local": {}, "pending": []}
 
     proxy.clear()
     with proxied_client(company, proxy) as client:
