@@ -28,7 +28,11 @@ EXPECTED_TABLES = {
     "integration_settings",
     "audit_log",
     "schema_migrations",
+    "events",
 }
+# Every migration the package ships, in version order: a new QBP_HOME gets all of them.
+SHIPPED = [(version, name) for version, name, _ in migration_files()]
+SHIPPED_NAMES = [f"{version}_{name}" for version, name in SHIPPED]
 
 
 def tables(path: Path) -> set[str]:
@@ -47,10 +51,11 @@ def recorded_versions(path: Path) -> list[tuple[str, str]]:
 def test_starting_the_service_creates_qbp_home_and_applies_the_migrations(make_settings, home):
     service = IntegrationService(make_settings())
 
-    assert service.applied_migrations == ["0001_initial"]
+    assert SHIPPED_NAMES[:2] == ["0001_initial", "0002_event_log"]
+    assert service.applied_migrations == SHIPPED_NAMES
     assert home.is_dir()
     assert tables(home / "control.sqlite3") >= EXPECTED_TABLES
-    assert recorded_versions(home / "control.sqlite3") == [("0001", "initial")]
+    assert recorded_versions(home / "control.sqlite3") == SHIPPED
 
 
 def test_migrations_are_applied_once(make_settings, home):
@@ -58,7 +63,7 @@ def test_migrations_are_applied_once(make_settings, home):
     again = IntegrationService(make_settings())
 
     assert again.applied_migrations == []
-    assert recorded_versions(home / "control.sqlite3") == [("0001", "initial")]
+    assert recorded_versions(home / "control.sqlite3") == SHIPPED
 
 
 def at_once(work, count: int = 4) -> tuple[list, list[Exception]]:
@@ -85,7 +90,7 @@ def test_services_starting_at_once_apply_each_migration_once(make_settings, home
     results, errors = at_once(lambda: IntegrationService(settings).applied_migrations)
 
     assert errors == []
-    assert sorted(results, key=len) == [[], [], [], ["0001_initial"]]
+    assert sorted(results, key=len) == [[], [], [], SHIPPED_NAMES]
 
 
 def test_preparing_a_new_control_db_from_many_threads_never_reports_a_lock(tmp_path):
@@ -97,7 +102,7 @@ def test_preparing_a_new_control_db_from_many_threads_never_reports_a_lock(tmp_p
         results, errors = at_once(lambda path=path: prepare(path))
 
         assert errors == [], f"round {round_number}"
-        assert sorted(results, key=len) == [[], [], [], ["0001_initial"]]
+        assert sorted(results, key=len) == [[], [], [], SHIPPED_NAMES]
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
