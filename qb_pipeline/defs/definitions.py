@@ -13,6 +13,7 @@ with collection_paused_then_frozen():
     import dagster as dg
 
     from qb_pipeline.defs.goals.jobs import goals_refresh_job
+    from qb_pipeline.defs.quickbooks.abandoned_runs_sensor import quickbooks_abandoned_runs
     from qb_pipeline.defs.quickbooks.assets import goal_assets, quickbooks_assets
     from qb_pipeline.defs.quickbooks.connection_sensor import quickbooks_connection_changes
     from qb_pipeline.defs.quickbooks.failure_sensor import quickbooks_sync_failures
@@ -36,6 +37,7 @@ with collection_paused_then_frozen():
             quickbooks_sync_schedule,
             quickbooks_connection_changes,
             quickbooks_sync_failures,
+            quickbooks_abandoned_runs,
             quickbooks_freshness_sensor,
             quickbooks_token_health_sensor,
         ],
