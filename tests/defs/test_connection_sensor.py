@@ -35,6 +35,7 @@ from qb_pipeline.defs.quickbooks.sensor_interval import sensor_interval_seconds
 from qb_pipeline.defs.quickbooks.sync_log import utcnow
 from tests.connections.conftest import ADMIN, add_team, connect_company
 from tests.defs.conftest import ORG
+from tests.defs.killed_run import killed_run
 
 FORCE_REFRESH = timedelta(hours=2)  # more than an access token lives: the next call refreshes
 
@@ -355,6 +356,18 @@ def test_a_sync_whose_process_was_killed_does_not_hold_back_a_new_connection(
         )
     )
     connect_company(service, ORG)
+
+    assert requested(ticks()) == [("quickbooks_sync", ORG, "connected")]
+
+
+def test_the_running_entry_of_a_killed_sync_does_not_count_as_covering_a_connection(
+    service, instance, ticks
+):
+    ensure_partition(instance, ORG)
+    connect_company(service, ORG)
+    # A sync started after the connection, then killed: its entry stays `running` for now.
+    killed_run("STARTED", entry=True)
+    assert service.status(ORG).last_sync.status == "running"
 
     assert requested(ticks()) == [("quickbooks_sync", ORG, "connected")]
 

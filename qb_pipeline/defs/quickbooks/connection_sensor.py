@@ -32,9 +32,12 @@ covered the new connection, and the organization would sync twice.) Runs whose p
 do not count as syncing (abandoned_runs.py), so a killed sync defers nothing for long.
 
 **Already covered:** a connection gets no sync when a sync of that company started at or after
-it (within its second, as the sync log records time) and did not fail: a `qb-pipeline sync` run
-right after connecting. A sync that began before the connection cannot be mistaken for one that
-covers it: it found the organization not connected, and was refused and recorded as failed.
+it (within its second, as the sync log records time) and succeeded (or imported all but the
+serving copy: `partial`): a `qb-pipeline sync` run right after connecting. A sync that began
+before the connection cannot be mistaken for one that covers it: it found the organization not
+connected, and was refused and recorded as failed. (One corner is left to the second's
+resolution: a sync of the same company that was running across a disconnect and reconnect made
+within its first second, and succeeded with the tokens it already had.)
 
 **Cursor:** `{"last_event_id": N, "pending": {org: change}}`. A missing cursor starts from the
 log's beginning (a new sensor; the run keys keep a replay from requesting anything twice). The
@@ -80,8 +83,10 @@ CONNECTED_CHANGE = "connected"
 RECONNECTED_CHANGE = "reconnected"
 STALE_STATES = (events.DISCONNECTED, events.REAUTHORIZATION_REQUIRED)
 
-# A sync in one of these states covers a connection made before it started.
-COVERING_SYNC_STATES = ("running", "succeeded", "partial")
+# A sync in one of these states covers a connection made before it started. (Not `running`:
+# a sync under way defers the connection anyway, and a `running` entry with no live run is a
+# killed sync, about to be recorded as failed.)
+COVERING_SYNC_STATES = ("succeeded", "partial")
 EVENTS_PER_EVALUATION = 1000
 
 
