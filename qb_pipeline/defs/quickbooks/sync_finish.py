@@ -9,7 +9,7 @@ sync into `qbo.connection_status` as it is about to be recorded (succeeded, at t
 publication), replaces the serving copy, and only then records the sync as `succeeded` in the
 control DB, so the sync log never says succeeded before BI tools can see the data. If the
 publication fails, the sync is recorded `partial` (the data is imported, BI tools still see the
-previous copy) and `qbo.connection_status` gets the statuses back as the control DB has them.
+previous copy), and so is it in `qbo.connection_status`.
 Killed between the publication and that record, the run is found abandoned and recorded failed
 ("interrupted"); the next sync publishes again.
 """
@@ -115,16 +115,19 @@ def _log_success(
     return seconds
 
 
-def as_succeeded(
-    statuses: list[ConnectionStatus], entry: sync_log.SyncEntry, finished_at: datetime
+def shown_as(
+    statuses: list[ConnectionStatus],
+    entry: sync_log.SyncEntry,
+    outcome: str,
+    finished_at: datetime,
 ) -> list[ConnectionStatus]:
-    """The statuses with this sync's entry shown as succeeded at `finished_at`: what the
-    control DB will say once the copy being published is in place."""
+    """The statuses with this sync's entry shown as `outcome` (succeeded or partial) at
+    `finished_at`: what the control DB says once the publication succeeded or failed."""
     shown = []
     for status in statuses:
         last = status.last_sync
         if status.org_slug == entry.org_slug and last is not None and last.id == entry.id:
-            done = dataclasses.replace(last, status="succeeded", finished_at=finished_at)
+            done = dataclasses.replace(last, status=outcome, finished_at=finished_at)
             status = dataclasses.replace(status, last_sync=done, last_success=done)
         shown.append(status)
     return shown
@@ -150,13 +153,14 @@ def publish_serving(
         finished_at = sync_log.utcnow()
         statuses = [service.status(org.slug) for org in service.list_orgs()]
         if closing:
-            write_connection_status(writer, as_succeeded(statuses, entry, finished_at))
+            write_connection_status(writer, shown_as(statuses, entry, "succeeded", finished_at))
         try:
             remove_leftovers(settings.serving_path)
             published = publish(writer, settings.warehouse_path, settings.serving_path)
-        except BaseException:
-            if closing:  # the warehouse must not claim a success the control DB will not
-                write_connection_status(writer, statuses)
+        except Exception:
+            if closing:  # as failures_recorded is about to record it
+                shown = shown_as(statuses, entry, "partial", sync_log.utcnow())
+                write_connection_status(writer, shown)
             raise
     context.log.info(
         f"Published {published.path} ({published.size_bytes / 1e6:.1f} MB) in "
