@@ -90,7 +90,7 @@ MOMENTS = {
         # Between the command's start and the first step: the run exists, or is being made.
         Moment("before-run", line=r"^Syncing ", delay=(0.5, 4.0)),
         # The raw step: the connection check, the token, then dlt's extraction of the entities.
-        Moment("extraction", step="quickbooks_raw", delay=(0.0, 12.0)),
+        Moment("extraction", step="quickbooks_raw", delay=(0.0, 4.0)),
         Moment("normalize", files="normalize/extracted/*/*", delay=(0.0, 0.3)),
         Moment("load", files="load/normalized/*/*", delay=(0.0, 0.3)),
         Moment("after-raw-load", step_done="quickbooks_raw"),
@@ -111,12 +111,14 @@ class Watch:
     def __init__(self, home: Home, since: float) -> None:
         from dagster import DagsterInstance
 
-        from qb_pipeline.defs.instance import dagster_home
+        from qb_pipeline.defs.instance import prepare_dagster_home
 
         self.home = home
         self.since = since
         self.serving = _identity(home.serving)
-        self.instance = DagsterInstance.from_config(str(dagster_home(home.settings())))
+        # A new home's first sync makes this folder too (the same dagster.yaml, copied once).
+        folder = prepare_dagster_home(home.settings())
+        self.instance = DagsterInstance.from_config(str(folder))
         self.run_id: str | None = None
         self.next_look = 0.0
 
@@ -241,6 +243,14 @@ class Lab:
         service = home.service()
         add_team(service, ORG)
         connect_company(service, ORG)
+        # Dagster's storage made now: two processes creating it at once (the sync and the
+        # harness watching it) can both stamp its schema ("more than one head").
+        from dagster import DagsterInstance
+
+        from qb_pipeline.defs.instance import prepare_dagster_home
+
+        with DagsterInstance.from_config(str(prepare_dagster_home(home.settings()))):
+            pass
         return home
 
     def reconnect(self, home: Home) -> None:
