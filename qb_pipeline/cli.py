@@ -357,11 +357,25 @@ def status(org_slug: str, as_json: bool) -> None:
     """Show the organization's QuickBooks connection, last sync and settings."""
     import json
 
-    current = _service().status(org_slug)
+    service = _service()
+    current = service.status(org_slug)
+    if current.last_sync is not None and current.last_sync.status == "running":
+        current = _status_after_abandoned_runs(service, org_slug)
     if as_json:
         click.echo(json.dumps(current.to_dict(), indent=2))
     else:
         _echo_status(current)
+
+
+def _status_after_abandoned_runs(service, org_slug: str):  # noqa: ANN001
+    """A sync shown as running may be one whose process was killed: look at the Dagster
+    instance (when there is one) so it reads "Last sync failed: interrupted ..." instead."""
+    from qb_pipeline.defs.instance import dagster_home, open_instance
+
+    if (dagster_home(service.config) / "dagster.yaml").exists():
+        with open_instance(service.config, service):
+            pass  # opening it fails the runs whose process is gone (abandoned_runs.py)
+    return service.status(org_slug)
 
 
 @main.command()
@@ -512,6 +526,10 @@ def sync(org_slug: str, today: date | None, lock_wait: float | None) -> None:
     """
     from qb_pipeline.sync import ProgressDisplay, sync_org
 
+    # dlt logs every retry of a failing load job with its traceback on stderr: the terminal
+    # gets the sync's progress and one line per failure, the details stay in the Dagster run
+    # log. (Set RUNTIME__LOG_LEVEL yourself to see dlt's own log.)
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
     click.echo(f"Syncing {org_slug} ...")
     display = ProgressDisplay.for_shell()  # a bar on a terminal, plain lines elsewhere
     try:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TextIO
 
-from dagster import DagsterEventType, DagsterInstance, EventLogRecord
+from dagster import DagsterEvent, DagsterEventType, DagsterInstance, EventLogRecord
 
 from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.connections import ConnectionStatus, IntegrationService
@@ -89,7 +89,7 @@ def sync_org(
         # The run's events go to the instance (and the UI); the terminal gets `on_progress`.
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }
-    with open_instance(settings) as instance:
+    with open_instance(settings, service) as instance:
         ensure_partition(instance, org_slug)
         run_id = str(uuid.uuid4())  # known before the run starts, so it can be watched
         watcher = _Watcher(instance, run_id, len(job.graph.node_dict), on_progress)
@@ -110,6 +110,8 @@ def sync_org(
             for event in result.all_events
             if event.event_type == DagsterEventType.STEP_FAILURE
         ]
+        if not result.success:
+            _record_failure(service, instance, run_id, result.all_events, failures)
     message = _failure_message(failures[0]) if failures else None
     return SyncOutcome(
         org_slug=org_slug,
@@ -119,6 +121,25 @@ def sync_org(
         status=service.status(org_slug),
         failed_steps=[event.step_key or "" for event in failures],
     )
+
+
+def _record_failure(
+    service: IntegrationService,
+    instance: DagsterInstance,
+    run_id: str,
+    events: list[DagsterEvent],
+    failures: list[DagsterEvent],
+) -> None:
+    """What the failure sensor does for a daemon's runs, done at once: a failure that no step
+    recorded (a step outside the sync log's care failed, the goals for instance) closes the
+    sync's entry, so it does not stay `running` until the next sync."""
+    from qb_pipeline.defs.quickbooks.failure_sensor import failure_reason, record_failed_sync
+
+    run = instance.get_run_by_id(run_id)
+    ended = [event for event in events if event.event_type == DagsterEventType.RUN_FAILURE]
+    if run is None or not ended:
+        return
+    record_failed_sync(service, instance, run, failure_reason(ended[-1], failures))
 
 
 def _failure_message(event) -> str:  # noqa: ANN001 - a DagsterEvent of a step failure

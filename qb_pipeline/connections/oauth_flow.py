@@ -150,13 +150,15 @@ class IntuitOAuth:
     def __repr__(self) -> str:
         return f"IntuitOAuth(client_id={self._client_id!r}, token_url={self.endpoints.token_url!r})"
 
-    def _client(self, redirect_uri: str | None = None) -> OAuth2Client:
+    def _client(
+        self, redirect_uri: str | None = None, timeout: httpx.Timeout = HTTP_TIMEOUT
+    ) -> OAuth2Client:
         client = _authlib().OAuth2Client(
             client_id=self._client_id,
             client_secret=self._client_secret,
             token_endpoint_auth_method="client_secret_basic",
             redirect_uri=redirect_uri,
-            timeout=HTTP_TIMEOUT,
+            timeout=timeout,
             verify=_tls(),
         )
         client.register_compliance_hook("access_token_response", _checked_token_answer)
@@ -183,8 +185,8 @@ class IntuitOAuth:
             )
         return token_set(body, utcnow())
 
-    def refresh(self, refresh_token: str) -> TokenSet:
-        with self._client() as client:
+    def refresh(self, refresh_token: str, timeout: httpx.Timeout = HTTP_TIMEOUT) -> TokenSet:
+        with self._client(timeout=timeout) as client:
             body = self._token_call(
                 lambda: client.refresh_token(
                     self.endpoints.token_url, refresh_token=refresh_token, headers=TOKEN_HEADERS

@@ -13,8 +13,12 @@ from qb_pipeline.connections.models import (
     SyncRun,
 )
 
-# The newest sync after which the company's data in the warehouse was new: `partial` imported
-# everything but could not compute the goals or publish the serving copy.
+# The newest sync after which the company's data in the warehouse was new, which freshness is
+# measured from: `succeeded` is recorded only once the serving copy is published (the sync's
+# last step), `partial` imported and built everything but could not publish it. A sync that
+# failed (or was killed: "interrupted") does not count, even if its raw load had landed; the
+# freshness checks also count the raw tables' last materialization, so such an import is not
+# ignored (defs/quickbooks/freshness.py).
 LAST_SUCCESS_SQL = """
 SELECT *
 FROM sync_runs

@@ -5,7 +5,9 @@ Refresh-token rotation is the path where a mistake disconnects a customer, so:
 - inside the lock the row is read again: another process may have refreshed meanwhile,
   and then its fresh access token is used instead of refreshing a second time;
 - the rotated refresh token and the new access token are committed in one transaction
-  before the access token is returned to anyone;
+  before the access token is returned to anyone, and that transaction holds the control DB's
+  write lock from before the request is sent, so nothing but the UPDATE and the COMMIT lies
+  between Intuit's answer and the durable write (`_refresh`; README, "Decisions");
 - `invalid_grant` moves the connection to `reauthorization_required` (tokens erased, a
   clear reason stored and audited) and raises ReauthorizationRequired.
 """
@@ -13,9 +15,12 @@ Refresh-token rotation is the path where a mistake disconnects a customer, so:
 from __future__ import annotations
 
 import hmac
+import os
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import httpx
 
 from qb_pipeline.connections import audit, events
 from qb_pipeline.connections.crypto import TokenCipher
@@ -33,10 +38,13 @@ from qb_pipeline.connections.models import (
     AccessToken,
     Organization,
 )
-from qb_pipeline.connections.oauth_flow import IntuitOAuth, TokenRejected
+from qb_pipeline.connections.oauth_flow import IntuitOAuth, TokenRejected, TokenSet
 
 # Refresh when fewer than this remain, so a token handed out lasts through a request.
 REFRESH_MARGIN = timedelta(minutes=5)
+# The control DB's write lock is held while the token endpoint answers (see _refresh), so the
+# request must end well within the busy timeout other writers wait (db.BUSY_TIMEOUT_MS, 30 s).
+REFRESH_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 INVALID_GRANT_REASON = (
     "QuickBooks refused the stored refresh token (invalid_grant); an admin must reconnect"
 )
@@ -104,7 +112,7 @@ def access_token(
         token = _usable(row, cipher, utcnow(), min_valid, rejected)
         if token is not None:
             return token
-        return _refresh(conn, row, cipher, oauth, org)
+        return _refresh(conn, db_path, row, cipher, oauth, org)
 
 
 def _audit_refresh_failure(
@@ -124,55 +132,51 @@ def _audit_refresh_failure(
 
 def _refresh(
     conn: sqlite3.Connection,
+    db_path: Path,
     row: sqlite3.Row,
     cipher: TokenCipher,
     oauth: IntuitOAuth,
     org: Organization,
 ) -> AccessToken:
-    """Refresh with the stored refresh token; the caller holds the connection lock."""
+    """Refresh with the stored refresh token; the caller holds the connection lock.
+
+    Once Intuit has answered, the only copy of the new refresh token is in this process's
+    memory (under strict rotation the old one is already dead), so everything that can be done
+    before the request is: SQLite's write lock is taken (BEGIN IMMEDIATE) before the request is
+    sent, and between the answer and the COMMIT there is only encrypting the pair and one
+    UPDATE. No other writer can make that COMMIT wait, and the audit row follows in its own
+    transaction.
+
+    The COMMIT runs with `synchronous = NORMAL`: in WAL mode it then writes the frames and
+    publishes them to other connections without waiting for the disk, so a process killed right
+    after it loses nothing (under FULL, SQLite publishes a commit only after its fsync, and a
+    process killed during that fsync while another process has the database open loses the
+    commit). The WAL is fsynced right after (`_flush`), which makes the pair survive a power cut
+    as FULL would.
+    """
     old_refresh_encrypted = row["refresh_token_encrypted"]
     old_refresh = cipher.decrypt(old_refresh_encrypted)
     realm_id = row["realm_id"]
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        tokens = oauth.refresh(old_refresh)
-    except TokenRejected as error:
-        if error.error == "invalid_grant":
-            _mark_reauthorization_required(conn, org, realm_id, old_refresh_encrypted)
-            raise ReauthorizationRequired(f"{org.slug}: {INVALID_GRANT_REASON}") from None
-        _audit_refresh_failure(conn, org, realm_id, error.error)
-        raise RefreshFailed(
-            f"{org.slug}: QuickBooks refused to refresh the access token ({error.error})"
-        ) from None
-    except IntuitUnavailable as error:
-        _audit_refresh_failure(conn, org, realm_id, str(error))
+        tokens = oauth.refresh(old_refresh, timeout=REFRESH_TIMEOUT)
+    except BaseException as error:
+        conn.execute("ROLLBACK")
+        _refresh_failed(conn, org, realm_id, old_refresh_encrypted, error)
         raise
     now = utcnow()
+    try:
+        stored = _store_refreshed(conn, row["id"], old_refresh_encrypted, cipher, tokens, now)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    if not stored:
+        raise NotConnected(f"{org.slug}: the QuickBooks connection changed during a refresh")
+    _flush(db_path)
+    rotated = not hmac.compare_digest(tokens.refresh_token.encode(), old_refresh.encode())
     with transaction(conn):
-        # Conditional on the refresh token we used: the lock makes a change impossible, and
-        # if it ever happened we must not overwrite a newer connection's tokens.
-        updated = conn.execute(
-            "UPDATE quickbooks_connections SET access_token_encrypted = ?,"
-            " refresh_token_encrypted = ?, access_expires_at = ?,"
-            " refresh_expires_at = COALESCE(?, refresh_expires_at),"
-            " refresh_hard_expires_at = COALESCE(?, refresh_hard_expires_at),"
-            " last_refreshed_at = ?, updated_at = ?"
-            " WHERE id = ? AND status = ? AND refresh_token_encrypted = ?",
-            (
-                cipher.encrypt(tokens.access_token),
-                cipher.encrypt(tokens.refresh_token),
-                to_text(tokens.access_expires_at),
-                to_text(tokens.refresh_expires_at),
-                to_text(tokens.refresh_hard_expires_at),
-                to_text(now),
-                to_text(now),
-                row["id"],
-                CONNECTED,
-                old_refresh_encrypted,
-            ),
-        ).rowcount
-        if updated != 1:
-            raise NotConnected(f"{org.slug}: the QuickBooks connection changed during a refresh")
-        rotated = not hmac.compare_digest(tokens.refresh_token.encode(), old_refresh.encode())
         audit.record(
             conn,
             "token refreshed",
@@ -185,6 +189,84 @@ def _refresh(
             refresh_expires_at=to_text(tokens.refresh_expires_at),
         )
     return AccessToken(tokens.access_token, realm_id, tokens.access_expires_at)
+
+
+def _store_refreshed(
+    conn: sqlite3.Connection,
+    connection_id: int,
+    old_refresh_encrypted: str,
+    cipher: TokenCipher,
+    tokens: TokenSet,
+    now: datetime,
+) -> bool:
+    """Write the new pair and COMMIT the transaction the caller opened; False (rolled back)
+    when the row no longer holds the refresh token that was used.
+
+    This is the whole window in which a killed process loses the connection under strict
+    rotation; keep it to the UPDATE and the COMMIT.
+    """
+    # Conditional on the refresh token we used: the lock makes a change impossible, and if it
+    # ever happened we must not overwrite a newer connection's tokens.
+    updated = conn.execute(
+        "UPDATE quickbooks_connections SET access_token_encrypted = ?,"
+        " refresh_token_encrypted = ?, access_expires_at = ?,"
+        " refresh_expires_at = COALESCE(?, refresh_expires_at),"
+        " refresh_hard_expires_at = COALESCE(?, refresh_hard_expires_at),"
+        " last_refreshed_at = ?, updated_at = ?"
+        " WHERE id = ? AND status = ? AND refresh_token_encrypted = ?",
+        (
+            cipher.encrypt(tokens.access_token),
+            cipher.encrypt(tokens.refresh_token),
+            to_text(tokens.access_expires_at),
+            to_text(tokens.refresh_expires_at),
+            to_text(tokens.refresh_hard_expires_at),
+            to_text(now),
+            to_text(now),
+            connection_id,
+            CONNECTED,
+            old_refresh_encrypted,
+        ),
+    ).rowcount
+    if updated != 1:
+        conn.execute("ROLLBACK")
+        return False
+    conn.execute("COMMIT")
+    return True
+
+
+def _flush(db_path: Path) -> None:
+    """fsync the control DB's write-ahead log (and its folder, which may hold a new one), so
+    the pair just committed survives a power cut."""
+    wal = db_path.with_name(db_path.name + "-wal")
+    for path, flags in ((wal, os.O_RDONLY), (db_path.parent, os.O_RDONLY | os.O_DIRECTORY)):
+        try:
+            descriptor = os.open(path, flags)
+        except FileNotFoundError:
+            continue  # no WAL: the commit went to the database file itself
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _refresh_failed(
+    conn: sqlite3.Connection,
+    org: Organization,
+    realm_id: str,
+    old_refresh_encrypted: str,
+    error: BaseException,
+) -> None:
+    """Record why a refresh request failed; the caller re-raises (or replaces) the error."""
+    if isinstance(error, TokenRejected):
+        if error.error == "invalid_grant":
+            _mark_reauthorization_required(conn, org, realm_id, old_refresh_encrypted)
+            raise ReauthorizationRequired(f"{org.slug}: {INVALID_GRANT_REASON}") from None
+        _audit_refresh_failure(conn, org, realm_id, error.error)
+        raise RefreshFailed(
+            f"{org.slug}: QuickBooks refused to refresh the access token ({error.error})"
+        ) from None
+    if isinstance(error, IntuitUnavailable):
+        _audit_refresh_failure(conn, org, realm_id, str(error))
 
 
 def _mark_reauthorization_required(

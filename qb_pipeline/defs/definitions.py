@@ -15,6 +15,7 @@ with collection_paused_then_frozen():
     from qb_pipeline.defs.goals.assets import goal_assets
     from qb_pipeline.defs.goals.jobs import goals_refresh_job
     from qb_pipeline.defs.goals.sensors import goal_changes_sensor
+    from qb_pipeline.defs.quickbooks.abandoned_runs_sensor import quickbooks_abandoned_runs
     from qb_pipeline.defs.quickbooks.assets import quickbooks_assets
     from qb_pipeline.defs.quickbooks.connection_sensor import quickbooks_connection_changes
     from qb_pipeline.defs.quickbooks.failure_sensor import quickbooks_sync_failures
@@ -38,6 +39,7 @@ with collection_paused_then_frozen():
             quickbooks_sync_schedule,
             quickbooks_connection_changes,
             quickbooks_sync_failures,
+            quickbooks_abandoned_runs,
             quickbooks_freshness_sensor,
             quickbooks_token_health_sensor,
             goal_changes_sensor,

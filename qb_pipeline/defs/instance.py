@@ -16,14 +16,19 @@ from pathlib import Path
 from dagster import DagsterInstance, DagsterRunStatus
 
 from qb_pipeline.config import Settings
+from qb_pipeline.connections import IntegrationService
+from qb_pipeline.defs.quickbooks.abandoned_runs import (
+    HOST_TAG,
+    PID_TAG,
+    Abandoned,
+    fail_abandoned_runs,
+    process_gone,
+    run_process,
+)
 from qb_pipeline.defs.quickbooks.resources import DUCKDB_WRITER_POOL
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
 DAGSTER_DIR = "dagster"
-
-# Tags that let a later run tell whether the process of an unfinished in-process run is gone.
-HOST_TAG = "qbp/host"
-PID_TAG = "qbp/pid"
 
 _FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
@@ -43,16 +48,21 @@ def prepare_dagster_home(settings: Settings) -> Path:
 
 
 @contextmanager
-def open_instance(settings: Settings) -> Iterator[DagsterInstance]:
-    """The instance under QBP_HOME, with the DuckDB writer pool limited to one slot."""
+def open_instance(
+    settings: Settings, service: IntegrationService | None = None
+) -> Iterator[DagsterInstance]:
+    """The instance under QBP_HOME, with the DuckDB writer pool limited to one slot, after
+    failing the runs whose process is gone (their sync-log entries closed through `service`,
+    by default one on `settings`) and giving back writer slots nobody can release."""
     with DagsterInstance.from_config(str(prepare_dagster_home(settings))) as instance:
         limit_writer_pool(instance)
+        fail_abandoned_runs(instance, service or IntegrationService(settings))
         release_abandoned_slots(instance)
         yield instance
 
 
 def process_tags() -> dict[str, str]:
-    """Tags naming this process, for runs executed in it (see release_abandoned_slots)."""
+    """Tags naming this process, for runs executed in it (see abandoned_runs.py)."""
     return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
 
 
@@ -72,8 +82,7 @@ def release_abandoned_slots(instance: DagsterInstance) -> list[str]:
 
     A run killed in the middle of a step (Ctrl-C twice, SIGKILL) keeps its pool slot, and every
     later run would wait for it forever. Slots of finished runs are freed; so are those of
-    unfinished runs that `qb-pipeline sync` executed in a process of this machine that is gone
-    (the run is marked failed). Runs of the UI's run launcher are left to run monitoring.
+    unfinished runs whose process is gone (the run is marked failed; abandoned_runs.py).
     Returns the ids of the runs whose slots were freed.
     """
     storage = instance.event_log_storage
@@ -84,24 +93,20 @@ def release_abandoned_slots(instance: DagsterInstance) -> list[str]:
     holders |= {step.run_id for step in info.pending_steps}
     freed = []
     for run_id in sorted(holders):
-        run = instance.get_run_by_id(run_id)
-        if run is None or run.status in _FINISHED:
+        record = instance.get_run_record_by_id(run_id)
+        if record is None or record.dagster_run.status in _FINISHED:
             storage.free_concurrency_slots_for_run(run_id)
             freed.append(run_id)
-        elif _process_gone(run.tags):
-            instance.report_run_failed(run, "the process running it is gone (killed)")
+            continue
+        process = run_process(instance, record)
+        if process is not None and process_gone(process):
+            abandoned = Abandoned(
+                run_id,
+                record.dagster_run.job_name,
+                record.dagster_run.tags.get("dagster/partition"),
+                process,
+            )
+            instance.report_run_failed(record.dagster_run, abandoned.reason)
             storage.free_concurrency_slots_for_run(run_id)
             freed.append(run_id)
     return freed
-
-
-def _process_gone(tags: dict[str, str]) -> bool:
-    if tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
-        return False
-    try:
-        os.kill(int(tags[PID_TAG]), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False

@@ -30,10 +30,15 @@ EXPECTED_TABLES = {
     "events",
     "web_sessions",
     "sign_in_failures",
+    "goals",
+    "goal_versions",
+    "access_tokens",
+    "sync_requests",
     "schema_migrations",
 }
-# Every migration file of the package, in order: what a new control DB gets.
-ALL_MIGRATIONS = [(version, name) for version, name, _ in migration_files()]
+# Every migration the package ships, in version order: a new QBP_HOME gets all of them.
+SHIPPED = [(version, name) for version, name, _ in migration_files()]
+SHIPPED_NAMES = [f"{version}_{name}" for version, name in SHIPPED]
 
 
 def tables(path: Path) -> set[str]:
@@ -52,12 +57,11 @@ def recorded_versions(path: Path) -> list[tuple[str, str]]:
 def test_starting_the_service_creates_qbp_home_and_applies_the_migrations(make_settings, home):
     service = IntegrationService(make_settings())
 
-    assert service.applied_migrations == [f"{v}_{n}" for v, n in ALL_MIGRATIONS]
-    assert ALL_MIGRATIONS[0] == ("0001", "initial")
-    assert ("0004", "web_sessions") in ALL_MIGRATIONS
+    assert SHIPPED_NAMES[:2] == ["0001_initial", "0002_event_log"]
+    assert service.applied_migrations == SHIPPED_NAMES
     assert home.is_dir()
     assert tables(home / "control.sqlite3") >= EXPECTED_TABLES
-    assert recorded_versions(home / "control.sqlite3") == ALL_MIGRATIONS
+    assert recorded_versions(home / "control.sqlite3") == SHIPPED
 
 
 def test_migrations_are_applied_once(make_settings, home):
@@ -65,7 +69,7 @@ def test_migrations_are_applied_once(make_settings, home):
     again = IntegrationService(make_settings())
 
     assert again.applied_migrations == []
-    assert recorded_versions(home / "control.sqlite3") == ALL_MIGRATIONS
+    assert recorded_versions(home / "control.sqlite3") == SHIPPED
 
 
 def at_once(work, count: int = 4) -> tuple[list, list[Exception]]:
@@ -92,7 +96,7 @@ def test_services_starting_at_once_apply_each_migration_once(make_settings, home
     results, errors = at_once(lambda: IntegrationService(settings).applied_migrations)
 
     assert errors == []
-    assert sorted(results, key=len) == [[], [], [], [f"{v}_{n}" for v, n in ALL_MIGRATIONS]]
+    assert sorted(results, key=len) == [[], [], [], SHIPPED_NAMES]
 
 
 def test_preparing_a_new_control_db_from_many_threads_never_reports_a_lock(tmp_path):
@@ -104,7 +108,7 @@ def test_preparing_a_new_control_db_from_many_threads_never_reports_a_lock(tmp_p
         results, errors = at_once(lambda path=path: prepare(path))
 
         assert errors == [], f"round {round_number}"
-        assert sorted(results, key=len) == [[], [], [], [f"{v}_{n}" for v, n in ALL_MIGRATIONS]]
+        assert sorted(results, key=len) == [[], [], [], SHIPPED_NAMES]
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 

@@ -1,12 +1,19 @@
 """The connection sensor turns each change of an organization's QuickBooks connection into one
 run: a sync after a connect or reconnect, a stale-flagging goal run after a disconnect or a lost
-authorization; and nothing when nothing changed. Evaluated for real: built contexts over the
-Dagster instance under QBP_HOME and the control DB, organizations connected through the
-emulator's consent pages."""
+authorization; and nothing when nothing changed. Changes come from the control DB's event log,
+so no clock decides what changed. Evaluated for real: built contexts over the Dagster instance
+under QBP_HOME and the control DB, organizations connected through the emulator's consent
+pages."""
 
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -14,11 +21,12 @@ import pytest
 from dagster import DagsterRun, DagsterRunStatus, SensorResult, build_sensor_context
 
 from qb_pipeline.connections import IntegrationService, ReauthorizationRequired
+from qb_pipeline.connections.events import Event
+from qb_pipeline.defs.quickbooks.abandoned_runs import HOST_TAG, PID_TAG
 from qb_pipeline.defs.quickbooks.connection_sensor import (
     SENSOR_NAME,
-    Seen,
     build_connection_sensor,
-    detect,
+    plan,
 )
 from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS, ensure_partition
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
@@ -27,6 +35,7 @@ from qb_pipeline.defs.quickbooks.sensor_interval import sensor_interval_seconds
 from qb_pipeline.defs.quickbooks.sync_log import utcnow
 from tests.connections.conftest import ADMIN, add_team, connect_company
 from tests.defs.conftest import ORG
+from tests.defs.killed_run import killed_run
 
 FORCE_REFRESH = timedelta(hours=2)  # more than an access token lives: the next call refreshes
 
@@ -74,12 +83,14 @@ def ticks(instance) -> Ticks:
 def test_a_new_connection_adds_the_partition_and_requests_one_first_sync(service, ticks):
     assert requested(ticks()) == []  # not connected yet
 
-    connected = connect_company(service, ORG)
+    connect_company(service, ORG)
+    event_id = service.last_event_id()
     result = ticks()
 
     assert requested(result) == [("quickbooks_sync", ORG, "connected")]
     (request,) = result.run_requests
-    assert request.run_key == f"{ORG}:connected:{connected.connected_at.isoformat()}:1"
+    assert request.run_key == f"{ORG}:connected:{event_id}"
+    assert request.tags["qbp/event_id"] == str(event_id)
     assert request.tags["qbp/trigger"] == "connection"
     assert added_partitions(result) == [ORG]
     assert requested(ticks()) == []  # handled once
@@ -99,13 +110,11 @@ def test_a_tick_with_nothing_new_requests_nothing(connected, ticks):
 def test_a_disconnect_requests_one_goal_run_that_flags_the_goals_stale(connected, ticks):
     ticks()
 
-    disconnected = connected.disconnect(ORG, ADMIN)
+    connected.disconnect(ORG, ADMIN)
     result = ticks()
 
     assert requested(result) == [("goals_refresh", ORG, "disconnected")]
-    assert result.run_requests[0].run_key == (
-        f"{ORG}:disconnected:{disconnected.disconnected_at.isoformat()}:2"
-    )
+    assert result.run_requests[0].run_key == f"{ORG}:disconnected:{connected.last_event_id()}"
     assert requested(ticks()) == []
 
 
@@ -275,42 +284,171 @@ def test_a_bad_sensor_interval_is_an_error_naming_the_variable(value):
     )
 
 
-T1, T2, T3 = "2026-11-16T01:00:00+00:00", "2026-11-16T02:00:00+00:00", "2026-11-16T03:00:00+00:00"
+def killed_process() -> tuple[int, float]:
+    """The pid of a process that was killed with SIGKILL (and reaped), and when it started."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    started = time.time()
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    return child.pid, started
+
+
+@pytest.mark.slow  # about a minute: 200 real disconnects and consents at the emulator
+def test_a_disconnect_and_reconnect_within_the_same_second_is_a_reconnect_200_times_in_a_row(
+    connected, ticks
+):
+    ticks()
+    run_keys = set()
+    for attempt in range(200):
+        connected.disconnect(ORG, ADMIN)
+        connect_company(connected, ORG)
+
+        result = ticks()
+
+        assert requested(result) == [("quickbooks_sync", ORG, "reconnected")], attempt
+        run_keys.add(result.run_requests[0].run_key)
+    assert len(run_keys) == 200
+
+
+def test_authorizing_the_connected_company_again_requests_nothing(connected, ticks):
+    ticks()
+
+    connect_company(connected, ORG)  # the same company: its tokens are renewed
+
+    assert [e.kind for e in connected.events_after(0)][-1] == "reauthorized"
+    assert requested(ticks()) == []
+
+
+def test_a_connect_waiting_for_a_running_sync_is_dropped_when_a_disconnect_follows(
+    service, instance, ticks
+):
+    ensure_partition(instance, ORG)
+    instance.add_run(
+        DagsterRun(
+            job_name="quickbooks_sync",
+            run_id=str(uuid.uuid4()),
+            status=DagsterRunStatus.STARTED,
+            tags={"dagster/partition": ORG},
+        )
+    )
+    connect_company(service, ORG)
+    assert requested(ticks()) == []  # deferred: the sync is still running
+    assert set(json.loads(ticks.cursor)["pending"]) == {ORG}
+
+    service.disconnect(ORG, ADMIN)
+    result = ticks()
+
+    assert requested(result) == [("goals_refresh", ORG, "disconnected")]
+    assert json.loads(result.cursor)["pending"] == {}
+
+
+def test_a_sync_whose_process_was_killed_does_not_hold_back_a_new_connection(
+    service, instance, ticks
+):
+    ensure_partition(instance, ORG)
+    pid, _ = killed_process()
+    instance.add_run(
+        DagsterRun(
+            job_name="quickbooks_sync",
+            run_id=str(uuid.uuid4()),
+            status=DagsterRunStatus.STARTED,
+            tags={"dagster/partition": ORG, HOST_TAG: socket.gethostname(), PID_TAG: str(pid)},
+        )
+    )
+    connect_company(service, ORG)
+
+    assert requested(ticks()) == [("quickbooks_sync", ORG, "connected")]
+
+
+def test_the_running_entry_of_a_killed_sync_does_not_count_as_covering_a_connection(
+    service, instance, ticks
+):
+    ensure_partition(instance, ORG)
+    connect_company(service, ORG)
+    # A sync started after the connection, then killed: its entry stays `running` for now.
+    killed_run("STARTED", entry=True)
+    assert service.status(ORG).last_sync.status == "running"
+
+    assert requested(ticks()) == [("quickbooks_sync", ORG, "connected")]
+
+
+def test_a_cursor_of_the_version_before_the_event_log_starts_after_the_newest_event(
+    connected, instance
+):
+    # What the previous version stored: each organization's status and moments.
+    old = json.dumps({"orgs": {ORG: {"status": "connected", "connected_at": None,
+                                     "disconnected_at": None, "changes": 1}}})  # fmt: skip
+    ticks = Ticks(instance)
+    ticks.cursor = old
+
+    upgraded = ticks()
+
+    assert upgraded.run_requests == []  # the connect was handled by the older version
+    assert json.loads(upgraded.cursor)["last_event_id"] == connected.last_event_id()
+    connected.disconnect(ORG, ADMIN)
+    assert requested(ticks()) == [("goals_refresh", ORG, "disconnected")]
+
+
+def test_a_lost_cursor_reads_the_log_again_under_the_same_run_keys(connected, instance):
+    first = Ticks(instance)
+    connected.disconnect(ORG, ADMIN)
+    connect_company(connected, ORG)
+    keys = [r.run_key for r in first().run_requests]
+
+    again = Ticks(instance)  # a reset cursor: the daemon drops run keys it has seen
+
+    assert [r.run_key for r in again().run_requests] == keys
+
+
+AT = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
+
+
+def event(number: int, kind: str, previous: str | None = None, org: str = ORG) -> Event:
+    detail = {"previous_status": previous} if kind in ("connected", "reauthorized") else {}
+    return Event(number, AT, org, "123", kind, detail)
 
 
 @pytest.mark.parametrize(
-    ("before", "now", "kind"),
+    ("kinds", "wanted", "superseded"),
     [
-        (None, Seen("not_connected", None, None), None),
-        (None, Seen("connected", T1, None), "connected"),
-        (Seen("not_connected", None, None), Seen("connected", T1, None), "connected"),
-        (Seen("connected", T1, None), Seen("connected", T1, None), None),
-        (Seen("connected", T1, None), Seen("disconnected", T1, T2), "disconnected"),
-        (Seen("disconnected", T1, T2), Seen("disconnected", T1, T2), None),
-        (Seen("disconnected", T1, T2), Seen("connected", T3, None), "reconnected"),
-        (Seen("connected", T1, None), Seen("connected", T3, None), "reconnected"),
-        (Seen("disconnected", T1, T2), Seen("disconnected", T3, T3), "disconnected"),
+        ([("connected", None)], ("connected", 1), 0),
+        ([("connected", "disconnected")], ("reconnected", 1), 0),
+        ([("connected", "reauthorization_required")], ("reconnected", 1), 0),
+        ([("reauthorized", "connected")], None, 0),
+        ([("disconnected", None)], ("disconnected", 1), 0),
+        ([("reauthorization_required", None)], ("reauthorization_required", 1), 0),
+        ([("connected", None), ("disconnected", None)], ("disconnected", 2), 1),
+        ([("disconnected", None), ("connected", "disconnected")], ("reconnected", 2), 1),
+        ([("connected", None), ("reauthorized", "connected")], ("connected", 1), 0),
         (
-            Seen("connected", T1, None),
-            Seen("reauthorization_required", T1, None),
-            "reauthorization_required",
+            [("connected", None), ("reauthorization_required", None), ("disconnected", None)],
+            ("disconnected", 3),
+            2,
         ),
         (
-            Seen("reauthorization_required", T1, None),
-            Seen("reauthorization_required", T1, None),
-            None,
+            [("connected", None), ("disconnected", None), ("connected", "disconnected")],
+            ("reconnected", 3),
+            2,
         ),
-        (
-            Seen("reauthorization_required", T1, None),
-            Seen("reauthorization_required", T3, None),
-            "reauthorization_required",
-        ),
-        (Seen("reauthorization_required", T1, None), Seen("disconnected", T1, T2), "disconnected"),
-        (Seen("reauthorization_required", T1, None), Seen("connected", T3, None), "reconnected"),
-        (Seen("connected", T1, None), Seen("error", T1, None), None),
     ],
 )
-def test_each_transition_of_a_connection_is_the_change_it_names(before, now, kind):
-    change = detect(ORG, before, now)
+def test_of_several_events_of_one_organization_the_newest_calls_for_the_run(
+    kinds, wanted, superseded
+):
+    events = [event(n, kind, previous) for n, (kind, previous) in enumerate(kinds, start=1)]
 
-    assert (change.kind if change else None) == kind
+    planned = plan({}, events)
+
+    latest = planned.latest.get(ORG)
+    assert ((latest.kind, latest.event_id) if latest else None) == wanted
+    assert len(planned.superseded) == superseded
+
+
+def test_the_events_of_different_organizations_each_call_for_their_run():
+    planned = plan({}, [event(1, "connected", org="acme"), event(2, "disconnected", org="alder")])
+
+    assert {org: c.kind for org, c in planned.latest.items()} == {
+        "acme": "connected",
+        "alder": "disconnected",
+    }
+    assert planned.superseded == []

@@ -204,3 +204,29 @@ def test_a_quickbooks_fault_during_the_load_fails_the_sync_with_its_message(
     assert (last.status, last.message) == ("failed", outcome.message)
     assert last.requests > 0
     assert not service.config.serving_path.exists()
+
+
+def test_a_sync_whose_serving_copy_cannot_be_replaced_is_partial_never_succeeded(connected):
+    settings = connected.config
+    assert run_sync().succeeded
+    first = connected.status(ORG).last_sync
+    # Something made the serving copy's path a folder: os.replace cannot put the copy there.
+    settings.serving_path.unlink()
+    (settings.serving_path / "in-the-way").mkdir(parents=True)
+
+    outcome = run_sync()
+
+    assert not outcome.succeeded
+    assert outcome.failed_steps == ["serving__warehouse"]
+    last = connected.status(ORG).last_sync
+    assert last.id != first.id
+    assert last.status == "partial"
+    assert last.message.startswith("serving__warehouse: ")
+    assert last.rows["account"] > 0  # what was imported stays recorded
+    assert last.requests > 0
+    assert connected.status(ORG).last_success.id == last.id  # imported: freshness counts it
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+        shown = warehouse.execute(
+            "SELECT last_sync_status FROM marts.connection_status WHERE org_id = ?", [ORG]
+        ).fetchall()
+    assert shown == [("partial",)]

@@ -24,6 +24,7 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource
 from dlt.extract.source import DltSource
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from qb_pipeline.connections import (
     IntegrationError,
@@ -32,6 +33,7 @@ from qb_pipeline.connections import (
     ReauthorizationRequired,
 )
 from qb_pipeline.defs.quickbooks import sync_log
+from qb_pipeline.defs.quickbooks.no_space import no_space_message
 from qb_pipeline.defs.quickbooks.progress import forward_progress
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
 from qb_pipeline.defs.quickbooks.translator import RAW_SCHEMA, raw_asset_key, raw_table_name
@@ -47,8 +49,6 @@ from qb_pipeline.sources.quickbooks.pipeline import pipeline_for_org
 from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
 
 NOTHING_CHANGED = "The sync stopped before any request to QuickBooks; no data changed."
-
-FINISHING_KEY = AssetKey(["qbo", "connection_status"])
 
 INTERRUPTIONS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
 
@@ -107,7 +107,10 @@ def load_raw(
                     stages.update(_stage_seconds(pipeline))
         except BaseException as raised:
             error = _root_cause(raised)
-            message = _failure_message(error, settings.warehouse_path, settings.serving_path)
+            no_room = no_space_message(raised, settings.home)
+            message = no_room or _failure_message(
+                error, settings.warehouse_path, settings.serving_path
+            )
             sync_log.close_entry(
                 service,
                 entry,
@@ -115,19 +118,19 @@ def load_raw(
                 message,
                 requests=client.requests_made,
             )
-            if isinstance(error, QuickBooksError | IntegrationError | WarehouseBusy):
+            if no_room or isinstance(error, QuickBooksError | IntegrationError | WarehouseBusy):
+                raise Failure(description=message, allow_retries=False) from raised
+            if isinstance(raised, PipelineStepFailed) and not isinstance(error, INTERRUPTIONS):
+                # dlt's message is its inner error's traceback and advice for its own CLI.
                 raise Failure(description=message, allow_retries=False) from raised
             raise
         seconds = time.monotonic() - began
         requests = client.requests_made
     tables = [result.asset_key.path[-1] for result in results]
     counts = _company_row_counts(settings.warehouse_path, org, client.realm_id, tables)
-    # The sync is closed by qbo/connection_status once the models are built; a run that
-    # loads raw tables without it (a selection in the UI) closes it here.
-    closes_later = context.run.asset_selection is None or (
-        FINISHING_KEY in context.run.asset_selection
-    )
-    status = "running" if closes_later else "succeeded"
+    # The sync is closed once the serving copy is published (sync_log.closes_here); a run
+    # that loads raw tables alone (a selection in the UI) closes it here.
+    status = "succeeded" if sync_log.closes_here(context, AssetKey([RAW_SCHEMA])) else "running"
     sync_log.close_entry(service, entry, status, rows=dict(rows_loaded), requests=requests)
     context.log.info(
         f"Loaded {sum(rows_loaded.values()):,} rows into {len(rows_loaded)} tables with "
@@ -246,7 +249,16 @@ def _failure_message(error: BaseException, warehouse: Path, serving: Path) -> st
         holder = None
     if holder is not None:
         return str(WarehouseBusy(warehouse, holder if holder > 0 else None, serving))
-    return " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, PipelineStepFailed):
+        # dlt's own text adds the inner error's traceback and advice for dlt's CLI: keep the
+        # step and the inner error's first line.
+        inner = str(error.exception).strip().splitlines() or [type(error.exception).__name__]
+        return _shortened(f"dlt's {error.step} step failed: {inner[0]}")
+    return _shortened(" ".join(str(error).split()) or type(error).__name__)
+
+
+def _shortened(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _company_row_counts(

@@ -11,7 +11,8 @@ partition when one of its scheduled moments ("slots") has passed since the previ
 
 Only organizations whose QuickBooks connection is `connected` get runs; a disconnected one, or
 one that needs reauthorization, is skipped (its sync would stop at once anyway). A slot that
-arrives while the organization's previous sync is still queued or running is skipped too.
+arrives while the organization's previous sync is still queued or running is skipped too (a
+run whose process was killed does not count: abandoned_runs.py).
 Each request's run key is `<org>:<slot in UTC>`, so the same slot never makes a second run,
 even if the cursor is lost. After a pause (daemon stopped), the next evaluation catches up with
 one run per organization for the latest slot it missed. The sensor also keeps the
@@ -42,6 +43,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 
 from qb_pipeline.connections import IntegrationSettings
 from qb_pipeline.connections.models import CONNECTED
+from qb_pipeline.defs.quickbooks.abandoned_runs import process_gone, run_process
 from qb_pipeline.defs.quickbooks.jobs import quickbooks_sync_job
 from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS, organizations
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
@@ -97,16 +99,21 @@ def sync_in_progress(
     instance: DagsterInstance, org_slug: str, job_name: str = quickbooks_sync_job.name
 ) -> bool:
     """Whether a run of `job_name` for the organization's partition is queued or running
-    (the connection sensor asks the same before it requests a sync)."""
-    runs = instance.get_run_records(
+    (the connection and freshness sensors ask the same before they request a sync). A run
+    whose process is gone is not running, whatever its status says (abandoned_runs.py)."""
+    records = instance.get_run_records(
         RunsFilter(
             job_name=job_name,
             tags={"dagster/partition": org_slug},
             statuses=UNFINISHED_RUN_STATUSES,
         ),
-        limit=1,
+        limit=20,
     )
-    return bool(runs)
+    for record in records:
+        process = run_process(instance, record)
+        if process is None or not process_gone(process):
+            return True
+    return False
 
 
 def _cursor_time(cursor: str | None) -> datetime | None:

@@ -1,19 +1,27 @@
-"""The end of a sync: close it in the control DB, then publish the serving copy.
+"""The end of a sync: the datasets and connection statuses, then the serving copy, then
+`succeeded`.
 
-Once every staging model and mart of the organization is built, the sync is recorded as
-`succeeded` with its rows and requests, the datasets now available to the company are
-recorded with their row counts, and every organization's connection is copied into
-`qbo.connection_status` (so `marts.connection_status` shows this sync). Last, the warehouse
-is published to the read-only serving copy; if that fails, the sync is recorded `partial`:
-the data is imported but BI tools still see the previous copy.
+Once every staging model and mart of the organization is built (the qbo/connection_status step),
+the datasets now available to the company are recorded with their row counts and every
+organization's connection is copied into `qbo.connection_status`; the sync's entry stays
+`running`. The last step publishes the warehouse to the read-only serving copy: it writes this
+sync into `qbo.connection_status` as it is about to be recorded (succeeded, at the moment of
+publication), replaces the serving copy, and only then records the sync as `succeeded` in the
+control DB, so the sync log never says succeeded before BI tools can see the data. If the
+publication fails, the sync is recorded `partial` (the data is imported, BI tools still see the
+previous copy), and so is it in `qbo.connection_status`.
+Killed between the publication and that record, the run is found abandoned and recorded failed
+("interrupted"); the next sync publishes again.
 """
 
+import dataclasses
+from datetime import datetime
 from typing import Any
 
 import duckdb
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from qb_pipeline.connections import IntegrationService
+from qb_pipeline.connections import ConnectionStatus, IntegrationService
 from qb_pipeline.defs.quickbooks import sync_log
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
 from qb_pipeline.defs.quickbooks.translator import RAW_SCHEMA
@@ -70,24 +78,21 @@ def finish_sync(
     service: IntegrationService,
     connection: duckdb.DuckDBPyConnection,
 ) -> dict[str, Any]:
-    """Close this run's sync as succeeded and refresh `qbo.connection_status` (the warehouse
-    `connection` is open for writing). Returns materialization metadata."""
+    """Record the datasets of this run's sync and refresh `qbo.connection_status` (the
+    warehouse `connection` is open for writing); the sync is recorded as succeeded here only
+    when the run publishes no serving copy. Returns materialization metadata."""
     metadata: dict[str, Any] = {}
     entry = sync_log.current_entry(context)
     if entry is not None:
         rows, requests = sync_log.entry_figures(context, service, entry)
         datasets = dataset_counts(connection, entry.org_slug, entry.realm_id)
         service.record_datasets(entry.org_slug, entry.realm_id, datasets)
-        sync_log.close_entry(service, entry, "succeeded", rows=rows, requests=requests)
-        seconds = (sync_log.utcnow() - entry.started_at).total_seconds()
-        context.log.info(
-            f"Sync of {entry.org_slug} succeeded: {sum(rows.values()):,} rows loaded, "
-            f"{requests or 0:,} requests, {seconds:.1f} s"
-        )
+        if sync_log.closes_here(context, sync_log.FINISHING_KEY):
+            sync_log.close_entry(service, entry, "succeeded", rows=rows, requests=requests)
+            _log_success(context, entry, rows, requests)
         metadata = {
             "qbo/rows_loaded": MetadataValue.int(sum(rows.values())),
             "qbo/requests": MetadataValue.int(requests or 0),
-            "qbo/sync_seconds": MetadataValue.float(round(seconds, 3)),
             "qbo/datasets": MetadataValue.json(datasets),
         }
     statuses = [service.status(org.slug) for org in service.list_orgs()]
@@ -96,12 +101,47 @@ def finish_sync(
     return metadata
 
 
+def _log_success(
+    context: AssetExecutionContext,
+    entry: sync_log.SyncEntry,
+    rows: dict[str, int],
+    requests: int | None,
+) -> float:
+    seconds = (sync_log.utcnow() - entry.started_at).total_seconds()
+    context.log.info(
+        f"Sync of {entry.org_slug} succeeded: {sum(rows.values()):,} rows loaded, "
+        f"{requests or 0:,} requests, {seconds:.1f} s"
+    )
+    return seconds
+
+
+def shown_as(
+    statuses: list[ConnectionStatus],
+    entry: sync_log.SyncEntry,
+    outcome: str,
+    finished_at: datetime,
+) -> list[ConnectionStatus]:
+    """The statuses with this sync's entry shown as `outcome` (succeeded or partial) at
+    `finished_at`: what the control DB says once the publication succeeded or failed."""
+    shown = []
+    for status in statuses:
+        last = status.last_sync
+        if status.org_slug == entry.org_slug and last is not None and last.id == entry.id:
+            done = dataclasses.replace(last, status=outcome, finished_at=finished_at)
+            status = dataclasses.replace(status, last_sync=done, last_success=done)
+        shown.append(status)
+    return shown
+
+
 def publish_serving(
     context: AssetExecutionContext, quickbooks: QuickBooksIntegration
 ) -> MaterializeResult:
-    """Replace the serving copy with the warehouse as it is now."""
+    """Replace the serving copy with the warehouse as it is now, then record this run's sync
+    as succeeded (see the module's docstring)."""
     settings = quickbooks.settings()
     service = IntegrationService(settings)
+    entry = sync_log.current_entry(context)
+    closing = entry is not None and sync_log.closes_here(context, sync_log.SERVING_KEY)
     with (
         sync_log.failures_recorded(
             context, service, status="partial", expected=(WarehouseBusy, OSError, duckdb.Error)
@@ -110,18 +150,34 @@ def publish_serving(
             settings.warehouse_path, quickbooks.lock_wait_seconds, settings.serving_path
         ) as writer,
     ):
-        remove_leftovers(settings.serving_path)
-        published = publish(writer, settings.warehouse_path, settings.serving_path)
+        finished_at = sync_log.utcnow()
+        statuses = [service.status(org.slug) for org in service.list_orgs()]
+        if closing:
+            write_connection_status(writer, shown_as(statuses, entry, "succeeded", finished_at))
+        try:
+            remove_leftovers(settings.serving_path)
+            published = publish(writer, settings.warehouse_path, settings.serving_path)
+        except Exception:
+            if closing:  # as failures_recorded is about to record it
+                shown = shown_as(statuses, entry, "partial", sync_log.utcnow())
+                write_connection_status(writer, shown)
+            raise
     context.log.info(
         f"Published {published.path} ({published.size_bytes / 1e6:.1f} MB) in "
         f"{published.seconds:.2f} s; BI tools open it read-only"
     )
-    return MaterializeResult(
-        metadata={
-            "path": MetadataValue.path(str(published.path)),
-            "size_bytes": MetadataValue.int(published.size_bytes),
-            "tables_by_schema": MetadataValue.json(published.tables_by_schema),
-            "seconds": MetadataValue.float(round(published.seconds, 3)),
-            "published_at": MetadataValue.timestamp(published.published_at),
-        }
-    )
+    metadata: dict[str, Any] = {
+        "path": MetadataValue.path(str(published.path)),
+        "size_bytes": MetadataValue.int(published.size_bytes),
+        "tables_by_schema": MetadataValue.json(published.tables_by_schema),
+        "seconds": MetadataValue.float(round(published.seconds, 3)),
+        "published_at": MetadataValue.timestamp(published.published_at),
+    }
+    if closing:
+        rows, requests = sync_log.entry_figures(context, service, entry)
+        sync_log.close_entry(
+            service, entry, "succeeded", rows=rows, requests=requests, finished_at=finished_at
+        )
+        seconds = _log_success(context, entry, rows, requests)
+        metadata["qbo/sync_seconds"] = MetadataValue.float(round(seconds, 3))
+    return MaterializeResult(metadata=metadata)

@@ -1,11 +1,17 @@
 """One sync's entry in the control DB's sync log, across the steps of its Dagster run.
 
-The raw step opens the entry (`running`), the connection-status step closes it (`succeeded`)
-and any failing step closes it as `failed` with its message, so the integration page and
-`qb-pipeline status` always show the last sync. Steps may run in different processes, so the
-entry's id travels as tags of the Dagster run; the raw step writes the rows and requests into
-the entry itself (still `running`), and they are also in its materializations' metadata, which
-a re-execution of a failed run reads when the entry moved on.
+The raw step opens the entry (`running`) and writes the rows and requests into it after the
+load (still `running`: the data is imported, not yet modelled nor published). The entry says
+`succeeded` only once everything a sync promises is done: the serving copy is published, the
+last step of the job (sync_finish.py). A run that selects fewer assets is closed by its last
+finishing step instead (`closes_here`). Any failing step closes the entry as `failed` with its
+message (`partial` when only the publication failed: the data is imported but BI tools still see
+the previous copy); a run whose process was killed is closed as `failed` ("interrupted") when it
+is found (abandoned_runs.py), so no entry stays `running` for good.
+
+Steps may run in different processes, so the entry's id travels as tags of the Dagster run; the
+rows and requests are also in the raw step's materializations' metadata, which a re-execution of
+a failed run reads when the entry moved on.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from datetime import UTC, datetime
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     DagsterEventType,
     DagsterExecutionInterruptedError,
     DagsterInstance,
@@ -26,10 +33,15 @@ from dagster import (
 )
 
 from qb_pipeline.connections import IntegrationService
+from qb_pipeline.defs.quickbooks.no_space import no_space_message
 
 SYNC_RUN_TAG = "qbp/sync_run_id"
 SYNC_STARTED_TAG = "qbp/sync_started_at"
 REALM_TAG = "qbp/realm_id"
+
+# The steps that may record a sync as succeeded, the one the whole job ends with first.
+SERVING_KEY = AssetKey(["serving", "warehouse"])
+FINISHING_KEY = AssetKey(["qbo", "connection_status"])
 
 # Metadata keys of the raw step's materializations that the sync log reads back.
 ROWS_LOADED = "rows_loaded"
@@ -77,6 +89,19 @@ def open_entry(
         },
     )
     return SyncEntry(run.id, org_slug, realm_id, started_at)
+
+
+def closes_here(context: AssetExecutionContext, key: AssetKey) -> bool:
+    """Whether the step materializing `key` records this run's sync as succeeded: the serving
+    copy's when the run publishes one (the whole job does), else qbo/connection_status's, else
+    the raw step's (a UI materialization of some raw tables)."""
+    selection = context.run.asset_selection
+    if not selection:  # the whole job (a job run records an empty selection, not None)
+        return key == SERVING_KEY
+    for closing in (SERVING_KEY, FINISHING_KEY):
+        if closing in selection:
+            return key == closing
+    return key.path[0] == "qbo_raw"
 
 
 def current_entry(context: AssetExecutionContext) -> SyncEntry | None:
@@ -136,12 +161,15 @@ def close_entry(
     message: str | None = None,
     rows: dict[str, int] | None = None,
     requests: int | None = None,
+    finished_at: datetime | None = None,
 ) -> None:
+    """Update the entry (`running` keeps it open; any other status finishes it, at
+    `finished_at` or now)."""
     service.record_sync(
         entry.org_slug,
         entry.realm_id,
         entry.started_at,
-        None if status == "running" else utcnow(),
+        None if status == "running" else (finished_at or utcnow()),
         status,
         message=message,
         rows=rows,
@@ -167,11 +195,13 @@ def failures_recorded(
     expected: tuple[type[BaseException], ...] = (),
 ) -> Iterator[None]:
     """Close this run's sync entry as `status` when the step fails, with the error's message;
-    errors of the `expected` types become a Dagster Failure carrying that message."""
+    errors of the `expected` types, and a full disk (no_space.py), become a Dagster Failure
+    carrying that message."""
     try:
         yield
     except BaseException as error:
-        message = " ".join(str(error).split()) or type(error).__name__
+        no_room = no_space_message(error, service.home)
+        message = no_room or " ".join(str(error).split()) or type(error).__name__
         step = context.op_execution_context.node_handle.name
         entry = current_entry(context)
         if entry is not None:
@@ -185,7 +215,7 @@ def failures_recorded(
                 rows=rows,
                 requests=requests,
             )
-        if isinstance(error, expected):
+        if no_room or isinstance(error, expected):
             raise Failure(description=message, allow_retries=False) from error
         raise
 
@@ -206,6 +236,10 @@ def _close_abandoned(
 ) -> None:
     """A sync whose process was killed stays `running`; mark it failed when the next one
     starts, so the integration page does not show it as running forever."""
+    from qb_pipeline.defs.quickbooks.abandoned_runs import fail_abandoned_runs
+
+    # Runs of the organization whose process is gone first: failed, their entries closed.
+    fail_abandoned_runs(instance, service, partition=org_slug)
     last = service.status(org_slug).last_sync
     if last is None or last.status != "running":
         return
