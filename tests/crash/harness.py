@@ -264,7 +264,7 @@ class EmulatorProcess:
     never share an interpreter (or its lock) with QuickBooks' side."""
 
     def __init__(self, folder: Path, strict_rotation: bool) -> None:
-        from qb_pipeline.sandbox.server import free_port
+        from qb_pipeline.sandbox import free_port
 
         folder.mkdir(parents=True, exist_ok=True)
         port = free_port("127.0.0.1")
