@@ -28,13 +28,13 @@ from cryptography.fernet import Fernet
 
 from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.dagster_dev import DagsterDev
 from qb_pipeline.goals import editing
 from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.store import GoalStore
-from qb_pipeline.launcher import submit_goals_run
 from qb_pipeline.sandbox import EmulatorSettings, free_port, start_in_thread
 from qb_pipeline.sandbox.testing.consent import callback_params, consent
+from qb_pipeline.sync.dagster_dev import DagsterDev
+from qb_pipeline.sync.launcher import submit_goals_run
 
 ORG = "bench"
 EDITOR = "editor@bench.example"
@@ -98,7 +98,7 @@ def main() -> None:
         service.add_user(EDITOR, ORG, "admin", "bench-password-1")
         realm = emulator.state.backend.list_companies()[0].realm_id
         connect(service, realm)
-        from qb_pipeline.sync import sync_org
+        from qb_pipeline.sync.runner import sync_org
 
         started = time.perf_counter()
         outcome = sync_org(ORG, settings, today=TODAY)

@@ -3,7 +3,7 @@
 Starts the emulator in its own process (`qb-pipeline sandbox serve`), makes a QBP_HOME in a
 temporary folder with organization `bench` connected to the demo company through the real
 OAuth consent pages, and runs each sync in a child process of its own (so its peak RSS is
-the sync's alone), exactly as the Dagster asset runs it: `QuickBooksClient.for_org`,
+the sync's alone), exactly as the Dagster asset runs it: `sync.client.client_for_org`,
 `quickbooks_source`, `pipeline_for_org`, parquet loader files, the entities' pass then the
 reports' pass (loads.py); each pass's extract, normalize and load are called one after the
 other so each stage is timed (the figures are the sums over both passes).
@@ -191,11 +191,12 @@ def worker(options: dict) -> None:
     """Sync organization `bench` in this process; prints the figures as JSON."""
     from qb_pipeline.config import load_settings
     from qb_pipeline.connections import IntegrationService
-    from qb_pipeline.quickbooks import QuickBooksClient, UnlimitedLimiter
+    from qb_pipeline.quickbooks import UnlimitedLimiter
     from qb_pipeline.sources.quickbooks import quickbooks_source, sync_session
-    from qb_pipeline.sources.quickbooks.loads import load_passes, reports_sent_ahead
-    from qb_pipeline.sources.quickbooks.pipeline import pipeline_for_org
     from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
+    from qb_pipeline.sync.client import client_for_org
+    from qb_pipeline.sync.passes import load_passes, reports_sent_ahead
+    from qb_pipeline.sync.pipeline import pipeline_for_org
 
     settings = load_settings()
     service = IntegrationService(settings)
@@ -208,7 +209,7 @@ def worker(options: dict) -> None:
     stages = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
     peaks = {"extract": 0.0, "normalize": 0.0}
     counts: dict[str, int] = {}
-    with QuickBooksClient.for_org(service, ORG, limiter=limiter) as client:
+    with client_for_org(service, ORG, limiter=limiter) as client:
         # As the Dagster asset does (defs/quickbooks/raw.py): the entities' pass, then the
         # reports' pass, whose requests are sent while the entities load (loads.py).
         history_years = service.settings(ORG).history_years

@@ -524,7 +524,8 @@ def sync(org_slug: str, today: date | None, lock_wait: float | None) -> None:
     UI (DAGSTER_HOME=$QBP_HOME/dagster dagster dev -w workspace.yaml), and in the sync log
     that `qb-pipeline status` shows.
     """
-    from qb_pipeline.sync import ProgressDisplay, sync_org
+    from qb_pipeline.sync.progress import ProgressDisplay
+    from qb_pipeline.sync.runner import sync_org
 
     # dlt logs every retry of a failing load job with its traceback on stderr: the terminal
     # gets the sync's progress and one line per failure, the details stay in the Dagster run

@@ -40,7 +40,7 @@ from qb_pipeline.connections.service import IntegrationService
 from qb_pipeline.connections.status_text import status_lines
 from qb_pipeline.sandbox import EmulatorSettings, free_port, start_in_thread
 from qb_pipeline.sandbox.testing.consent import callback_params, consent
-from qb_pipeline.sync import Progress
+from qb_pipeline.sync.progress import Progress
 
 DEMO_ORG = "demo"
 DEMO_ORG_NAME = "Demo Organization"
@@ -109,7 +109,7 @@ def run_demo(seed: int, size: str, today: date | None, keep_running: bool) -> No
 
 def _sync(settings: Settings, today: date) -> None:
     """Run the `quickbooks_sync` job for the demo organization, as `qb-pipeline sync` does."""
-    from qb_pipeline.sync import sync_org
+    from qb_pipeline.sync.runner import sync_org
 
     click.echo(f"Syncing {DEMO_ORG!r} (the Dagster job quickbooks_sync) ", nl=False)
 
@@ -136,7 +136,7 @@ def _services(settings: Settings, emulator_url: str) -> Iterator[tuple[str, str]
     """`dagster dev` and the web app on the demo's QBP_HOME: (Dagster URL, web app URL)."""
     import uvicorn
 
-    from qb_pipeline.dagster_dev import DagsterDev
+    from qb_pipeline.sync.dagster_dev import DagsterDev
     from qb_pipeline.web.app import create_app
 
     dagster_port, web_port = free_port(), free_port()

@@ -674,7 +674,7 @@ def _ask_for_values(settings: Settings, org: str, event_id: int | None, actor: s
     """Ask Dagster for a goals run; say what happens either way (stderr)."""
     if event_id is None:
         return
-    from qb_pipeline.launcher import submit_goals_run
+    from qb_pipeline.sync.launcher import submit_goals_run
 
     submission = submit_goals_run(
         settings, org, event_id=event_id, requested_by=actor, trigger="cli"

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -40,12 +40,9 @@ from qb_pipeline.quickbooks.errors import (
     UnexpectedAnswer,
 )
 from qb_pipeline.quickbooks.faults import Fault, fault_in_json, parse_fault
-from qb_pipeline.quickbooks.limiter import RequestLimiter, UnlimitedLimiter, shared_limiter
+from qb_pipeline.quickbooks.limiter import RequestLimiter, UnlimitedLimiter
 from qb_pipeline.quickbooks.reports import truncation_marker
 from qb_pipeline.quickbooks.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
-
-if TYPE_CHECKING:
-    from qb_pipeline.connections import IntegrationService
 
 try:
     import orjson
@@ -125,7 +122,7 @@ class QuickBooksClient:
     ) -> None:
         """`token_provider(rejected)` returns an access token; `rejected` is the token that
         just got a 401 (the provider must then return a refreshed one) or None.
-        `limiter`: None means no limits (tests); `for_org` passes the shared one.
+        `limiter`: None means no limits (tests); sync.client passes the shared one.
         `retry_policy`: the waits between attempts (tests pass tiny ones).
         `transport`: an httpx transport (a proxy, custom TLS, or a recorder in tests)."""
         if not _REALM.match(realm_id or ""):
@@ -156,35 +153,6 @@ class QuickBooksClient:
             follow_redirects=False,
             transport=transport,
         )
-
-    @classmethod
-    def for_org(cls, service: IntegrationService, org_slug: str, **kw: Any) -> QuickBooksClient:
-        """A client for the organization's connected company, using the connection
-        service's tokens and the per-realm limiter shared under QBP_HOME.
-
-        Raises NotConnected or ReauthorizationRequired before any request is made."""
-        from qb_pipeline.connections.errors import NotConnected, ReauthorizationRequired
-        from qb_pipeline.connections.models import REAUTHORIZATION_REQUIRED
-
-        current = service.status(org_slug)
-        if current.status == REAUTHORIZATION_REQUIRED:
-            reason = current.status_reason or "QuickBooks refused the stored refresh token"
-            raise ReauthorizationRequired(
-                f"{org_slug}: {reason}; an admin must reconnect QuickBooks before a sync"
-            )
-        if not current.is_connected or not current.realm_id:
-            raise NotConnected(
-                f"organization {org_slug} is not connected to QuickBooks "
-                f"({current.status.replace('_', ' ')}); an admin can connect it with: "
-                f"qb-pipeline connect --org {org_slug} --as EMAIL"
-            )
-        if kw.get("limiter") is None:  # pass UnlimitedLimiter() to go unlimited
-            kw["limiter"] = shared_limiter(service.config.home)
-
-        def token_provider(rejected: str | None) -> str:
-            return service.access_token(org_slug, rejected=rejected).value
-
-        return cls(current.realm_id, service.config.endpoints.api_base, token_provider, **kw)
 
     def __repr__(self) -> str:
         return f"QuickBooksClient(realm_id={self.realm_id!r}, api_base={self.api_base!r})"

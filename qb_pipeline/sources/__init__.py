@@ -1,24 +1,4 @@
-"""dlt sources of the pipeline (one folder per source, dlt verified-sources layout).
-
-`quickbooks_source` builds the source of one company; `pipeline_for_org` the dlt pipeline
-that loads it into the warehouse (dataset `qbo_raw`)."""
-
-from qb_pipeline.sources.quickbooks import ALL_ENTITIES, quickbooks_source
-from qb_pipeline.sources.quickbooks.pipeline import pipeline_for_org, pipeline_name
-from qb_pipeline.sources.quickbooks.settings import (
-    DATASET_NAME,
-    LOADER_FILE_FORMAT,
-    REPORT_LINES_TABLE,
-    TABLE_NAMES,
-)
-
-__all__ = [
-    "ALL_ENTITIES",
-    "DATASET_NAME",
-    "LOADER_FILE_FORMAT",
-    "REPORT_LINES_TABLE",
-    "TABLE_NAMES",
-    "pipeline_for_org",
-    "pipeline_name",
-    "quickbooks_source",
-]
+"""dlt sources of the pipeline, one folder per source in dlt's verified-sources layout:
+`quickbooks/` (`__init__.py` the source and its resources, `settings.py` its constants and
+table hints, `helpers/` the paging, parsing and report planning). Running a source into the
+warehouse is the sync package's (qb_pipeline/sync/)."""

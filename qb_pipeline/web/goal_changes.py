@@ -25,7 +25,7 @@ from qb_pipeline.goals.editing import GoalRefused
 from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.problems import FieldIssue, show
 from qb_pipeline.goals.store import GoalChange, GoalStore, StoredGoal
-from qb_pipeline.launcher import Submission, submit_goals_run
+from qb_pipeline.sync.launcher import Submission, submit_goals_run
 from qb_pipeline.web.goals_data import PreviewRow, imported_catalog, preview_rows
 
 

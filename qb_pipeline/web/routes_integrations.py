@@ -290,7 +290,7 @@ async def disconnect(request: Request) -> Response:
 async def sync_now(request: Request) -> Response:
     """Admins: queue a `quickbooks_sync` run of the organization in Dagster's run queue."""
     from qb_pipeline.connections.sync_requests import SyncBusy
-    from qb_pipeline.launcher import submit_sync
+    from qb_pipeline.sync.launcher import submit_sync
 
     await checked_form(request)
     email = signed_in_email(request)

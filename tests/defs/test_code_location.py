@@ -13,7 +13,7 @@ from dagster import AssetKey
 
 from qb_pipeline.defs import defs
 from qb_pipeline.defs.instance import prepare_dagster_home
-from qb_pipeline.sources.quickbooks.dimension_rows import DIMENSION_LINES_TABLE
+from qb_pipeline.sources.quickbooks.helpers.dimension_rows import DIMENSION_LINES_TABLE
 from qb_pipeline.sources.quickbooks.settings import ALL_ENTITIES, REPORT_LINES_TABLE, TABLE_NAMES
 
 REPO = Path(__file__).resolve().parents[2]

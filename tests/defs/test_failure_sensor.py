@@ -30,7 +30,7 @@ from qb_pipeline.defs.quickbooks.failure_sensor import (
 from qb_pipeline.defs.quickbooks.partitions import ensure_partition
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
 from qb_pipeline.defs.quickbooks.sync_log import SYNC_RUN_TAG, utcnow
-from qb_pipeline.sync import sync_org
+from qb_pipeline.sync.runner import sync_org
 from tests.defs.conftest import ORG
 
 KILLED = "the process running it is gone (killed)"

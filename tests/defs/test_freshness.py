@@ -31,7 +31,7 @@ from qb_pipeline.defs.quickbooks.partitions import ensure_partition
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
 from qb_pipeline.defs.quickbooks.token_health import CHECK_NAME as TOKEN_CHECK
 from qb_pipeline.defs.quickbooks.token_health import CONNECTION_KEY
-from qb_pipeline.sync import sync_org
+from qb_pipeline.sync.runner import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import ADMIN, add_team, connect_company
 from tests.defs.conftest import ORG

@@ -23,7 +23,7 @@ from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import month_end
 from qb_pipeline.goals.store import GoalStore
 from qb_pipeline.sandbox import DEMO_CLIENT_ID
-from qb_pipeline.sync import sync_org
+from qb_pipeline.sync.runner import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import ADMIN, EDITOR, add_team, connect_company
 

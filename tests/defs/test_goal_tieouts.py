@@ -37,7 +37,7 @@ from qb_pipeline.goals.catalog import read_fiscal_year_start_month
 from qb_pipeline.goals.loader import load_goals
 from qb_pipeline.goals.store import GoalStore
 from qb_pipeline.sandbox import DEMO_CLIENT_ID
-from qb_pipeline.sync import sync_org
+from qb_pipeline.sync.runner import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import EDITOR, add_team, companies, connect_company
 from tests.defs.conftest import point_env_at

@@ -12,7 +12,7 @@ import pytest
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.store import GoalStore
-from qb_pipeline.sync import sync_org
+from qb_pipeline.sync.runner import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import ADMIN, EDITOR, add_team, companies, connect_company
 from tests.defs.test_goal_assets import emulator_income

@@ -18,7 +18,7 @@ from qb_pipeline.cli import main
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.defs import defs
 from qb_pipeline.defs.instance import dagster_home
-from qb_pipeline.sync import sync_org
+from qb_pipeline.sync.runner import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import ADMIN, add_team, connect_company
 from tests.defs.conftest import ORG, emulator_requests

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.sync import sync_org
+from qb_pipeline.sync.runner import sync_org
 from tests.answer_proxy import CorruptingProxy, drop
 from tests.connections.conftest import ADMIN, add_team, connect_company
 

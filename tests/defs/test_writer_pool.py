@@ -14,7 +14,7 @@ import pytest
 from dagster import DagsterRun, DagsterRunStatus
 
 from qb_pipeline.defs.instance import HOST_TAG, PID_TAG, release_abandoned_slots
-from qb_pipeline.sync import sync_org
+from qb_pipeline.sync.runner import sync_org
 from tests.conftest import TEST_TODAY
 from tests.defs.conftest import ORG
 

@@ -18,6 +18,7 @@ from qb_pipeline.quickbooks import (
     QuickBooksError,
 )
 from qb_pipeline.quickbooks.faults import parse_fault, scrub_detail
+from qb_pipeline.sync.client import client_for_org
 from tests.quickbooks.conftest import fast_policy, inject, request_log
 
 
@@ -241,7 +242,7 @@ def test_a_token_echoed_in_a_fault_detail_is_scrubbed():
     assert "AB12secret" not in fault.detail
 
 
-# --- for_org: through the real connection service --------------------------------------------
+# --- client_for_org (the sync's): through the real connection service ---------------------
 @pytest.fixture
 def org_service(make_emulator, tmp_path):
     """A real connection service in tmp_path on a private emulator, org `acme` with a team."""
@@ -265,13 +266,13 @@ def org_service(make_emulator, tmp_path):
     return running, service
 
 
-def test_for_org_reads_with_the_connection_services_tokens(org_service):
+def test_client_for_org_reads_with_the_connection_services_tokens(org_service):
     from tests.connections.conftest import connect_company
 
     running, service = org_service
     status = connect_company(service)
     before = len(request_log(running.url))  # connecting read the company's name
-    with QuickBooksClient.for_org(service, "acme", retry_policy=fast_policy()) as qb:
+    with client_for_org(service, "acme", retry_policy=fast_policy()) as qb:
         assert qb.realm_id == status.realm_id
         assert qb.api_base == running.url
         assert qb.company_info()["Id"] == "1"
@@ -282,14 +283,14 @@ def test_for_org_reads_with_the_connection_services_tokens(org_service):
     assert access_tokens_issued(running.url) == issued_before + 1  # one refresh grant
 
 
-def test_for_org_refuses_an_unconnected_org_before_any_request(org_service):
+def test_client_for_org_refuses_an_unconnected_org_before_any_request(org_service):
     running, service = org_service
     with pytest.raises(NotConnected, match="acme"):
-        QuickBooksClient.for_org(service, "acme")
+        client_for_org(service, "acme")
     assert request_log(running.url) == []
 
 
-def test_for_org_refuses_an_org_that_needs_reauthorization(org_service):
+def test_client_for_org_refuses_an_org_that_needs_reauthorization(org_service):
     from tests.connections.conftest import connect_company
 
     running, service = org_service
@@ -298,10 +299,10 @@ def test_for_org_refuses_an_org_that_needs_reauthorization(org_service):
         f"{running.url}/_emulator/oauth/revoke-refresh-tokens", json={"realmId": status.realm_id}
     ).raise_for_status()
     expire_access_tokens(running.url, status.realm_id)
-    client = QuickBooksClient.for_org(service, "acme", retry_policy=fast_policy())
+    client = client_for_org(service, "acme", retry_policy=fast_policy())
     with client, pytest.raises(ReauthorizationRequired):
         client.company_info()  # 401, then the refresh is refused: reconnect needed
     seen = len(request_log(running.url))
     with pytest.raises(ReauthorizationRequired, match="acme"):
-        QuickBooksClient.for_org(service, "acme")
+        client_for_org(service, "acme")
     assert len(request_log(running.url)) == seen

@@ -23,12 +23,9 @@ from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.quickbooks import QuickBooksClient, RetryPolicy
 from qb_pipeline.sandbox import DEMO_CLIENT_ID, RunningEmulator
 from qb_pipeline.sandbox import Company as BackendCompany
-from qb_pipeline.sources import (
-    LOADER_FILE_FORMAT,
-    TABLE_NAMES,
-    pipeline_for_org,
-    quickbooks_source,
-)
+from qb_pipeline.sources.quickbooks import quickbooks_source
+from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT, TABLE_NAMES
+from qb_pipeline.sync.pipeline import pipeline_for_org
 from qb_pipeline.warehouse import run_sql_models
 from tests.conftest import emulators
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from qb_pipeline.sources.quickbooks.arrow_pages import PageBuilder, TableBatches
-from qb_pipeline.sources.quickbooks.helpers import read_cursor, write_cursor
+from qb_pipeline.sources.quickbooks.helpers.arrow_pages import PageBuilder, TableBatches
+from qb_pipeline.sources.quickbooks.helpers.paging import read_cursor, write_cursor
 
 
 def build(records: list[dict], table: str = "invoice") -> dict[str, pa.Table]:
@@ -171,6 +171,6 @@ def test_tables_of_several_pages_reach_dlt_joined_per_table():
 
 
 def _join_all(batches: TableBatches) -> list:
-    from qb_pipeline.sources.quickbooks.arrow_pages import _join
+    from qb_pipeline.sources.quickbooks.helpers.arrow_pages import _join
 
     return [table for parts in batches._held.values() for table in _join(parts)]

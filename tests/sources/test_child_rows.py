@@ -3,8 +3,7 @@ deleted one takes its lines along, and another organization's rows are never tou
 
 from __future__ import annotations
 
-from qb_pipeline.sources import pipeline_for_org
-from qb_pipeline.sources.quickbooks.pipeline import child_tables
+from qb_pipeline.sync.pipeline import child_tables, pipeline_for_org
 from tests.sources.conftest import Company, Warehouse, make_warehouse, realms
 
 ENTITIES = ["Invoice", "Deposit"]  # lines, and lines with their own nested list

@@ -14,10 +14,15 @@ import httpx
 import pytest
 
 from qb_pipeline.quickbooks import flatten_report
-from qb_pipeline.sources import LOADER_FILE_FORMAT, pipeline_for_org, quickbooks_source
-from qb_pipeline.sources.quickbooks.dimension_reports import OPEN_YEAR_REPULL_DAYS, open_year_due
-from qb_pipeline.sources.quickbooks.dimension_rows import DIMENSION_LINES_TABLE
-from qb_pipeline.sources.quickbooks.periods import add_months, month_end
+from qb_pipeline.sources.quickbooks import quickbooks_source
+from qb_pipeline.sources.quickbooks.helpers.dimension_reports import (
+    OPEN_YEAR_REPULL_DAYS,
+    open_year_due,
+)
+from qb_pipeline.sources.quickbooks.helpers.dimension_rows import DIMENSION_LINES_TABLE
+from qb_pipeline.sources.quickbooks.helpers.periods import add_months, month_end
+from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
+from qb_pipeline.sync.pipeline import pipeline_for_org
 from qb_pipeline.warehouse import model, run_model
 from tests.sources.conftest import Company, Warehouse, company_with_fiscal_month, make_warehouse
 

@@ -9,14 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from qb_pipeline.sources.quickbooks.dimension_rows import (
+from qb_pipeline.sources.quickbooks.helpers.dimension_rows import (
     CLASS,
     DEPARTMENT,
     Dimension,
     dimension_rows,
     tracked_dimensions,
 )
-from qb_pipeline.sources.quickbooks.periods import DateRange
+from qb_pipeline.sources.quickbooks.helpers.periods import DateRange
 
 MARCH = DateRange(date(2026, 3, 1), date(2026, 3, 31))
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from qb_pipeline.sources import ALL_ENTITIES, TABLE_NAMES
+from qb_pipeline.sources.quickbooks import ALL_ENTITIES
+from qb_pipeline.sources.quickbooks.settings import TABLE_NAMES
 from tests.sources.conftest import backend_versions, stored_versions
 
 

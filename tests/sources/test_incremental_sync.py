@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from qb_pipeline.sources import ALL_ENTITIES, TABLE_NAMES, pipeline_name
+from qb_pipeline.sources.quickbooks import ALL_ENTITIES
+from qb_pipeline.sources.quickbooks.settings import TABLE_NAMES
+from qb_pipeline.sync.pipeline import pipeline_name
 from tests.sources.conftest import (
     Company,
     SyncResult,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from qb_pipeline.sources import pipeline_name
+from qb_pipeline.sync.pipeline import pipeline_name
 from tests.sources.conftest import Company, contents, make_warehouse, realms
 
 ORG = "acme"

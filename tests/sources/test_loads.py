@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from qb_pipeline.sources import LOADER_FILE_FORMAT, pipeline_for_org, quickbooks_source
-from qb_pipeline.sources.quickbooks import sync_session
-from qb_pipeline.sources.quickbooks.dimension_rows import DIMENSION_LINES_TABLE
-from qb_pipeline.sources.quickbooks.loads import REPORT_RESOURCES, load_passes, reports_sent_ahead
-from qb_pipeline.sources.quickbooks.settings import REPORT_LINES_TABLE
+from qb_pipeline.sources.quickbooks import quickbooks_source, sync_session
+from qb_pipeline.sources.quickbooks.helpers.dimension_rows import DIMENSION_LINES_TABLE
+from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT, REPORT_LINES_TABLE
+from qb_pipeline.sync.passes import REPORT_RESOURCES, load_passes, reports_sent_ahead
+from qb_pipeline.sync.pipeline import pipeline_for_org
 from tests.sources.conftest import Company, Warehouse, company_with_fiscal_month, make_warehouse
 
 TODAY = date(2026, 11, 20)

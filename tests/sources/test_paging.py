@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from qb_pipeline.sources.quickbooks.helpers import entity_pages
+from qb_pipeline.sources.quickbooks.helpers.paging import entity_pages
 from tests.sources.conftest import Company, realms
 
 

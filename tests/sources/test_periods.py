@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from qb_pipeline.sources.quickbooks.periods import (
+from qb_pipeline.sources.quickbooks.helpers.periods import (
     DateRange,
     PulledRange,
     fiscal_year_start,

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from qb_pipeline.quickbooks import flatten_report
-from qb_pipeline.sources.quickbooks.periods import DateRange, add_months, fiscal_year_start
-from qb_pipeline.sources.quickbooks.report_rows import fetch_report
+from qb_pipeline.sources.quickbooks.helpers.periods import DateRange, add_months, fiscal_year_start
+from qb_pipeline.sources.quickbooks.helpers.report_rows import fetch_report
 from qb_pipeline.warehouse import run_sql_models
 from tests.sources.conftest import (
     Company,

@@ -7,17 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from qb_pipeline.sources import pipeline_name
-from qb_pipeline.sources.quickbooks.arrow_pages import PageBuilder
-from qb_pipeline.sources.quickbooks.changes import usable_checkpoints
-from qb_pipeline.sources.quickbooks.helpers import (
+from qb_pipeline.sources.quickbooks.helpers.arrow_pages import PageBuilder
+from qb_pipeline.sources.quickbooks.helpers.changes import usable_checkpoints
+from qb_pipeline.sources.quickbooks.helpers.paging import (
     deletion_row,
     entity_where,
     parse_qbo_time,
 )
-from qb_pipeline.sources.quickbooks.periods import DateRange
-from qb_pipeline.sources.quickbooks.report_rows import report_rows
+from qb_pipeline.sources.quickbooks.helpers.periods import DateRange
+from qb_pipeline.sources.quickbooks.helpers.report_rows import report_rows
 from qb_pipeline.sources.quickbooks.settings import table_name
+from qb_pipeline.sync.pipeline import pipeline_name
 
 
 def loaded(records: list[dict], table: str = "invoice") -> dict[str, list[dict]]:

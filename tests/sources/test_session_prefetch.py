@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from qb_pipeline.sources.quickbooks.helpers import entity_pages, parse_qbo_time
-from qb_pipeline.sources.quickbooks.session import PREFETCHABLE, SyncSession
+from qb_pipeline.sources.quickbooks.helpers.paging import entity_pages, parse_qbo_time
+from qb_pipeline.sources.quickbooks.helpers.reads import PREFETCHABLE, SyncSession
 from tests.quickbooks.conftest import request_log
 from tests.sources.conftest import Company, realms
 

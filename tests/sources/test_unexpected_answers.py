@@ -16,7 +16,7 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from qb_pipeline.quickbooks import QuickBooksClient, UnexpectedAnswer
-from qb_pipeline.sources import pipeline_for_org
+from qb_pipeline.sync.pipeline import pipeline_for_org
 from tests.answer_proxy import CorruptingProxy, Rewrite, change, drop, everywhere, replace
 from tests.sources.conftest import (
     FAST_RETRIES,

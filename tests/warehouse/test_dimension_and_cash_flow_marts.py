@@ -19,7 +19,7 @@ from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.compute import compute
 from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.quickbooks import flatten_report
-from qb_pipeline.sources.quickbooks.periods import add_months, month_end
+from qb_pipeline.sources.quickbooks.helpers.periods import add_months, month_end
 
 # ../shared/design.md: the contract's columns come first; the extra ones follow.
 CONTRACT_FIRST = {

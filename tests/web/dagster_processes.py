@@ -23,7 +23,7 @@ import httpx
 
 from qb_pipeline.config import Settings
 from qb_pipeline.defs.instance import prepare_dagster_home
-from qb_pipeline.launcher import LOCATION_NAME
+from qb_pipeline.sync.launcher import LOCATION_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -82,7 +82,7 @@ def export_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None
 def sync(settings: Settings, monkeypatch: pytest.MonkeyPatch, org: str = ORG) -> None:
     """A real sync of the organization from the emulator (`qb-pipeline sync`), in this
     process, on the instance under QBP_HOME: imports, computes the goals, publishes."""
-    from qb_pipeline.sync import sync_org
+    from qb_pipeline.sync.runner import sync_org
     from tests.conftest import TEST_TODAY
 
     export_settings(settings, monkeypatch)

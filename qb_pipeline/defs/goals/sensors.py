@@ -40,7 +40,7 @@ from qb_pipeline.defs.goals.jobs import goals_refresh_job
 from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS, organizations
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
 from qb_pipeline.defs.quickbooks.sensor_interval import sensor_interval_seconds
-from qb_pipeline.launcher import GOAL_EVENT_TAG, PARTITION_TAG, TRIGGER_TAG
+from qb_pipeline.sync.launcher import GOAL_EVENT_TAG, PARTITION_TAG, TRIGGER_TAG
 
 SENSOR_NAME = "goal_changes"
 GRACE_SECONDS = 5.0

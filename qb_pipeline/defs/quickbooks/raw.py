@@ -33,8 +33,6 @@ from qb_pipeline.connections import (
     ReauthorizationRequired,
 )
 from qb_pipeline.defs.quickbooks import sync_log
-from qb_pipeline.defs.quickbooks.no_space import no_space_message
-from qb_pipeline.defs.quickbooks.progress import forward_progress
 from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
 from qb_pipeline.defs.quickbooks.translator import RAW_SCHEMA, raw_asset_key, raw_table_name
 from qb_pipeline.defs.quickbooks.warehouse_lock import (
@@ -44,9 +42,12 @@ from qb_pipeline.defs.quickbooks.warehouse_lock import (
 )
 from qb_pipeline.quickbooks import QuickBooksClient, QuickBooksError
 from qb_pipeline.sources.quickbooks import quickbooks_source, sync_session
-from qb_pipeline.sources.quickbooks.loads import load_passes, reports_sent_ahead
-from qb_pipeline.sources.quickbooks.pipeline import pipeline_for_org
 from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
+from qb_pipeline.sync.client import client_for_org
+from qb_pipeline.sync.dagster_log import forward_progress
+from qb_pipeline.sync.no_space import no_space_message
+from qb_pipeline.sync.passes import load_passes, reports_sent_ahead
+from qb_pipeline.sync.pipeline import pipeline_for_org
 
 NOTHING_CHANGED = "The sync stopped before any request to QuickBooks; no data changed."
 
@@ -188,7 +189,7 @@ def _stage_seconds(pipeline: dlt.Pipeline) -> dict[str, float]:
 
 def _client_or_stop(service: IntegrationService, org: str) -> QuickBooksClient:
     try:
-        return QuickBooksClient.for_org(service, org)
+        return client_for_org(service, org)
     except (NotConnected, ReauthorizationRequired) as error:
         message = f"{error}. {NOTHING_CHANGED}"
         sync_log.record_refusal(service, org, service.status(org).realm_id, message)

@@ -33,7 +33,7 @@ from dagster import (
 )
 
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.defs.quickbooks.no_space import no_space_message
+from qb_pipeline.sync.no_space import no_space_message
 
 SYNC_RUN_TAG = "qbp/sync_run_id"
 SYNC_STARTED_TAG = "qbp/sync_started_at"

@@ -54,47 +54,45 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from qb_pipeline.quickbooks import QuickBooksClient
-from qb_pipeline.sources.quickbooks.arrow_pages import (
+from qb_pipeline.sources.quickbooks.helpers.arrow_pages import (
     ROOT_KEY_COLUMNS,
     PageBuilder,
     TableBatches,
     page_items,
 )
-from qb_pipeline.sources.quickbooks.changes import write_checkpoint
-from qb_pipeline.sources.quickbooks.helpers import (
+from qb_pipeline.sources.quickbooks.helpers.changes import write_checkpoint
+from qb_pipeline.sources.quickbooks.helpers.paging import (
     entity_pages,
     read_cursor,
     stored_ids,
     write_cursor,
 )
-from qb_pipeline.sources.quickbooks.periods import pulled_after
-from qb_pipeline.sources.quickbooks.report_plan import report_chunks, report_pulls
-from qb_pipeline.sources.quickbooks.report_rows import fetch_report, report_rows
-from qb_pipeline.sources.quickbooks.row_tables import rows_table
-from qb_pipeline.sources.quickbooks.session import PREFETCHABLE, SyncSession
+from qb_pipeline.sources.quickbooks.helpers.periods import pulled_after
+from qb_pipeline.sources.quickbooks.helpers.reads import PREFETCHABLE, SyncSession
+from qb_pipeline.sources.quickbooks.helpers.report_plan import report_chunks, report_pulls
+from qb_pipeline.sources.quickbooks.helpers.report_rows import fetch_report, report_rows
+from qb_pipeline.sources.quickbooks.helpers.row_tables import rows_table
 from qb_pipeline.sources.quickbooks.settings import (
+    ACCOUNT_COLUMNS,
     ALL_ENTITIES,
     ALWAYS_FULL,
     ARROW_BATCH_RECORDS,
     CDC_UNSUPPORTED,
     DEFAULT_HISTORY_YEARS,
+    ENTITY_COLUMNS,
+    ENTITY_KEY,
     LOADER_FILE_FORMAT,
     MAX_TABLE_NESTING,
+    MERGE,
     OVERLAP_SECONDS,
+    REPORT_LINE_COLUMNS,
+    REPORT_LINE_KEY,
     REPORT_LINES_TABLE,
+    REPORT_PERIOD_KEY,
     SINGLETON_ENTITIES,
     SOURCE_NAME,
     TABLE_NAMES,
     TRANSACTION_ENTITIES,
-)
-from qb_pipeline.sources.quickbooks.tables import (
-    ACCOUNT_COLUMNS,
-    ENTITY_COLUMNS,
-    ENTITY_KEY,
-    MERGE,
-    REPORT_LINE_COLUMNS,
-    REPORT_LINE_KEY,
-    REPORT_PERIOD_KEY,
 )
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
@@ -142,7 +140,7 @@ def quickbooks_source(
         else:
             resources.append(_bind(changed_records, entity, ENTITY_COLUMNS)(session, entity))
     if include_reports:
-        from qb_pipeline.sources.quickbooks.dimension_reports import report_dimension_lines
+        from qb_pipeline.sources.quickbooks.helpers.dimension_reports import report_dimension_lines
 
         resources.append(report_lines(session, history_years))
         resources.append(report_dimension_lines(session, history_years))

@@ -39,7 +39,7 @@ async def get_integration(request: Request) -> Response:
 async def sync_now(request: Request) -> Response:
     """Queue a sync (202), or say why not: 403 (not an admin), 409 (not connected, or a
     sync is queued or running), 503 (Dagster did not take the run; the request is kept)."""
-    from qb_pipeline.launcher import submit_sync
+    from qb_pipeline.sync.launcher import submit_sync
 
     who = await caller(request, changes=True)
     org = who.membership.org_slug

@@ -50,7 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from qb_pipeline.sources.quickbooks.helpers import deletion_row, parse_qbo_time
+from qb_pipeline.sources.quickbooks.helpers.paging import deletion_row, parse_qbo_time
 from qb_pipeline.sources.quickbooks.settings import INTEGER_FIELDS, MAX_TABLE_NESTING
 
 ROW_KEY = "_dlt_id"

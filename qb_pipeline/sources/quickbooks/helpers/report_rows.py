@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
 from qb_pipeline.quickbooks import ReportRangeTooWide, flatten_report
-from qb_pipeline.sources.quickbooks.periods import DateRange
+from qb_pipeline.sources.quickbooks.helpers.periods import DateRange
 from qb_pipeline.sources.quickbooks.settings import REPORT_SUMMARIZE_BY
 
 # (report name, parameters) -> the report's JSON.

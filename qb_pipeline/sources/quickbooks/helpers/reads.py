@@ -29,9 +29,9 @@ from qb_pipeline.quickbooks.errors import (
     ServerError,
     ThrottledError,
 )
-from qb_pipeline.sources.quickbooks.changes import ChangeScan
-from qb_pipeline.sources.quickbooks.helpers import entity_where, parse_qbo_time
-from qb_pipeline.sources.quickbooks.report_prefetch import ReportPrefetch
+from qb_pipeline.sources.quickbooks.helpers.changes import ChangeScan
+from qb_pipeline.sources.quickbooks.helpers.paging import entity_where, parse_qbo_time
+from qb_pipeline.sources.quickbooks.helpers.report_prefetch import ReportPrefetch
 from qb_pipeline.sources.quickbooks.settings import MONTH_NAMES, PAGE_SIZE, SINGLETON_ENTITIES
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")

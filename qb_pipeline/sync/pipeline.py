@@ -25,7 +25,7 @@ from dlt.common.pipeline import LoadInfo, NormalizeInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from qb_pipeline.config import Settings
-from qb_pipeline.sources.quickbooks.arrow_pages import ROOT_KEY, ROW_KEY
+from qb_pipeline.sources.quickbooks.helpers.arrow_pages import ROOT_KEY, ROW_KEY
 from qb_pipeline.sources.quickbooks.settings import DATASET_NAME, SOURCE_NAME
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")

@@ -15,7 +15,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from qb_pipeline.sources.quickbooks.arrow_pages import LOAD_ID, ROW_KEY, new_row_ids
+from qb_pipeline.sources.quickbooks.helpers.arrow_pages import LOAD_ID, ROW_KEY, new_row_ids
 
 # dlt data types of the declared report columns -> the Arrow types dlt maps back to them
 # (DECIMAL(38,9) and TIMESTAMP WITH TIME ZONE in DuckDB, as dlt's defaults).

@@ -39,8 +39,8 @@ from datetime import date
 import dlt
 
 from qb_pipeline.quickbooks import QuickBooksClient
-from qb_pipeline.sources.quickbooks.arrow_pages import ROOT_KEY_COLUMNS
-from qb_pipeline.sources.quickbooks.dimension_rows import (
+from qb_pipeline.sources.quickbooks.helpers.arrow_pages import ROOT_KEY_COLUMNS
+from qb_pipeline.sources.quickbooks.helpers.dimension_rows import (
     DIMENSION_LINE_COLUMNS,
     DIMENSION_LINE_KEY,
     DIMENSION_LINES_TABLE,
@@ -49,18 +49,17 @@ from qb_pipeline.sources.quickbooks.dimension_rows import (
     dimension_rows,
     tracked_dimensions,
 )
-from qb_pipeline.sources.quickbooks.helpers import entity_pages
-from qb_pipeline.sources.quickbooks.periods import (
+from qb_pipeline.sources.quickbooks.helpers.paging import entity_pages
+from qb_pipeline.sources.quickbooks.helpers.periods import (
     DateRange,
     PulledRange,
     pulled_after,
     windows_to_pull,
 )
-from qb_pipeline.sources.quickbooks.report_rows import ReportFetcher
-from qb_pipeline.sources.quickbooks.row_tables import rows_table
-from qb_pipeline.sources.quickbooks.session import SyncSession
-from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
-from qb_pipeline.sources.quickbooks.tables import MERGE
+from qb_pipeline.sources.quickbooks.helpers.reads import SyncSession
+from qb_pipeline.sources.quickbooks.helpers.report_rows import ReportFetcher
+from qb_pipeline.sources.quickbooks.helpers.row_tables import rows_table
+from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT, MERGE
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
 

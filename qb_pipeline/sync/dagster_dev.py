@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from qb_pipeline.config import Settings
-from qb_pipeline.launcher import LOCATION_NAME
+from qb_pipeline.sync.launcher import LOCATION_NAME
 
 WORKSPACE = f"""# Written by qb_pipeline/dagster_dev.py: the code location of the installed package.
 load_from:

@@ -20,12 +20,12 @@ from contextlib import contextmanager
 import dlt
 from dlt.extract.source import DltSource
 
-from qb_pipeline.sources.quickbooks.dimension_reports import dimension_requests
-from qb_pipeline.sources.quickbooks.dimension_rows import DIMENSION_LINES_TABLE
-from qb_pipeline.sources.quickbooks.pipeline import QuickBooksPipeline
-from qb_pipeline.sources.quickbooks.report_plan import report_line_requests
-from qb_pipeline.sources.quickbooks.session import SyncSession
+from qb_pipeline.sources.quickbooks.helpers.dimension_reports import dimension_requests
+from qb_pipeline.sources.quickbooks.helpers.dimension_rows import DIMENSION_LINES_TABLE
+from qb_pipeline.sources.quickbooks.helpers.reads import SyncSession
+from qb_pipeline.sources.quickbooks.helpers.report_plan import report_line_requests
 from qb_pipeline.sources.quickbooks.settings import REPORT_LINES_TABLE
+from qb_pipeline.sync.pipeline import QuickBooksPipeline
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
 

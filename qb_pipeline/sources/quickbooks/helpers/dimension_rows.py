@@ -33,14 +33,14 @@ from datetime import datetime
 from typing import Any
 
 from qb_pipeline.quickbooks import flatten_report
-from qb_pipeline.sources.quickbooks.periods import DateRange
-from qb_pipeline.sources.quickbooks.report_rows import (
+from qb_pipeline.sources.quickbooks.helpers.periods import DateRange
+from qb_pipeline.sources.quickbooks.helpers.report_rows import (
     PERIOD,
     TOTAL_COLUMN_KEY,
     line_fields,
     line_key,
 )
-from qb_pipeline.sources.quickbooks.tables import REPORT_LINE_COLUMNS
+from qb_pipeline.sources.quickbooks.settings import REPORT_LINE_COLUMNS
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
 

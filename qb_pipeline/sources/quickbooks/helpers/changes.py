@@ -35,7 +35,7 @@ from qb_pipeline.quickbooks.errors import (
     ServerError,
     ThrottledError,
 )
-from qb_pipeline.sources.quickbooks.helpers import is_deletion_stub, parse_qbo_time
+from qb_pipeline.sources.quickbooks.helpers.paging import is_deletion_stub, parse_qbo_time
 from qb_pipeline.sources.quickbooks.settings import CDC_LOOKBACK_DAYS, OVERLAP_SECONDS
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")

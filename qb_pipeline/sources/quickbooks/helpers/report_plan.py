@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from qb_pipeline.sources.quickbooks.periods import (
+from qb_pipeline.sources.quickbooks.helpers.periods import (
     DateRange,
     PulledRange,
     request_ranges,
     windows_to_pull,
 )
-from qb_pipeline.sources.quickbooks.report_rows import report_params
-from qb_pipeline.sources.quickbooks.session import SyncSession
+from qb_pipeline.sources.quickbooks.helpers.reads import SyncSession
+from qb_pipeline.sources.quickbooks.helpers.report_rows import report_params
 from qb_pipeline.sources.quickbooks.settings import REPORTS
 
 
