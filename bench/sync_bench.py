@@ -210,7 +210,7 @@ def worker(options: dict) -> None:
     peaks = {"extract": 0.0, "normalize": 0.0}
     counts: dict[str, int] = {}
     with client_for_org(service, ORG, limiter=limiter) as client:
-        # As the Dagster asset does (defs/quickbooks/raw.py): the entities' pass, then the
+        # As the Dagster asset does (defs/quickbooks/assets/raw.py): the entities' pass, then the
         # reports' pass, whose requests are sent while the entities load (loads.py).
         history_years = service.settings(ORG).history_years
         today = date.fromisoformat(TODAY)

@@ -474,7 +474,7 @@ def _echo_settings(org_slug: str, current) -> None:  # noqa: ANN001 - Integratio
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from qb_pipeline.defs.quickbooks.slots import next_slot
+    from qb_pipeline.connections.sync_slots import next_slot
 
     when = {
         "nightly": f"nightly at {current.local_time} ({current.timezone})",

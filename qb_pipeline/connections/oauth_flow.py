@@ -1,5 +1,5 @@
 """Intuit's OAuth 2.0 endpoints, through authlib: authorize URL, code exchange, refresh,
-CompanyInfo and revoke (reference qbo-api.md sections 1 and 2).
+CompanyInfo and revoke.
 
 Only the accounting scope is ever requested. Token values are returned in `TokenSet`,
 whose repr hides them; exceptions raised here carry the OAuth error code and the HTTP

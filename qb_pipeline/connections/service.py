@@ -27,8 +27,8 @@ from qb_pipeline.connections import (
     integration_settings,
     orgs,
     sign_in_throttle,
+    sync_log,
     sync_requests,
-    synclog,
     tokens,
     web_sessions,
 )
@@ -338,7 +338,7 @@ class IntegrationService:
         partial or cancelled."""
         with self._db() as conn:
             org = orgs.org_by_slug(conn, org_slug)
-            return synclog.record(
+            return sync_log.record(
                 conn,
                 org.id,
                 realm_id,
@@ -357,12 +357,12 @@ class IntegrationService:
         """Record (upsert) the datasets imported for the company `realm_id`."""
         with self._db() as conn:
             org = orgs.org_by_slug(conn, org_slug)
-            synclog.record_datasets(conn, org.id, realm_id, row_counts)
+            sync_log.record_datasets(conn, org.id, realm_id, row_counts)
 
     def recent_syncs(self, org_slug: str, limit: int = 10) -> list[SyncRun]:
         """The organization's newest sync runs, newest first."""
         with self._db() as conn:
-            return synclog.recent_runs(conn, orgs.org_by_slug(conn, org_slug).id, limit)
+            return sync_log.recent_runs(conn, orgs.org_by_slug(conn, org_slug).id, limit)
 
     # -- "Sync now" ----------------------------------------------------------------------
     def sync_requester(self, email: str, org_slug: str) -> tuple[Membership, ConnectionStatus]:
@@ -406,7 +406,7 @@ class IntegrationService:
         """The latest "Sync now" request and sync run, and what they say together."""
         with self._db() as conn:
             org = orgs.org_by_slug(conn, org_slug)
-            runs = synclog.recent_runs(conn, org.id, 1)
+            runs = sync_log.recent_runs(conn, org.id, 1)
             return sync_requests.activity(
                 sync_requests.latest(conn, org.id), runs[0] if runs else None
             )

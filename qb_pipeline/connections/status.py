@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from qb_pipeline.connections import integration_settings, synclog
+from qb_pipeline.connections import integration_settings, sync_log
 from qb_pipeline.connections.db import from_text
 from qb_pipeline.connections.models import (
     NOT_CONNECTED,
@@ -18,7 +18,7 @@ from qb_pipeline.connections.models import (
 # last step), `partial` imported and built everything but could not publish it. A sync that
 # failed (or was killed: "interrupted") does not count, even if its raw load had landed; the
 # freshness checks also count the raw tables' last materialization, so such an import is not
-# ignored (defs/quickbooks/freshness.py).
+# ignored (defs/quickbooks/checks/freshness.py).
 LAST_SUCCESS_SQL = """
 SELECT *
 FROM sync_runs
@@ -35,8 +35,8 @@ def last_success(conn: sqlite3.Connection, org_id: int, realm_id: str | None) ->
     """The newest finished sync of the organization's company that imported data (succeeded
     or partial); None before the first one."""
     row = conn.execute(LAST_SUCCESS_SQL, (org_id, realm_id, realm_id)).fetchone()
-    # synclog turns its rows into SyncRun; the query lives here, next to the status it feeds.
-    return synclog._run(row) if row is not None else None
+    # sync_log turns its rows into SyncRun; the query lives here, next to the status it feeds.
+    return sync_log._run(row) if row is not None else None
 
 
 def read_status(conn: sqlite3.Connection, org: Organization) -> ConnectionStatus:
@@ -54,7 +54,7 @@ def read_status(conn: sqlite3.Connection, org: Organization) -> ConnectionStatus
             org_slug=org.slug,
             org_name=org.name,
             status=NOT_CONNECTED,
-            last_sync=synclog.last_run(conn, org.id, None),
+            last_sync=sync_log.last_run(conn, org.id, None),
             last_success=last_success(conn, org.id, None),
             settings=settings,
         )
@@ -74,8 +74,8 @@ def read_status(conn: sqlite3.Connection, org: Organization) -> ConnectionStatus
         refresh_expires_at=from_text(row["refresh_expires_at"]),
         refresh_hard_expires_at=from_text(row["refresh_hard_expires_at"]),
         last_refreshed_at=from_text(row["last_refreshed_at"]),
-        last_sync=synclog.last_run(conn, org.id, realm_id),
+        last_sync=sync_log.last_run(conn, org.id, realm_id),
         last_success=last_success(conn, org.id, realm_id),
-        datasets_available=synclog.datasets(conn, org.id, realm_id),
+        datasets_available=sync_log.datasets(conn, org.id, realm_id),
         settings=settings,
     )

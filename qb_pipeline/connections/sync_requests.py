@@ -1,7 +1,7 @@
 """ "Sync now" requests, and what the integration page says about the organization's syncing.
 
 A request remembers who asked and when, and the Dagster run it queued (or why none was
-queued). The sync itself writes the sync log (synclog.py) when its first step starts, so a
+queued). The sync itself writes the sync log (sync_log.py) when its first step starts, so a
 request is `queued` until the log has an entry that started at or after it; from then on the
 entry's own status (running, succeeded, failed, partial, cancelled) is what the page shows.
 A run that fails before any step runs is written to the log as failed by the Dagster failure

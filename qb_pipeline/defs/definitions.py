@@ -13,22 +13,22 @@ with collection_paused_then_frozen():
     import dagster as dg
 
     from qb_pipeline.defs.goals.assets import goal_assets
-    from qb_pipeline.defs.goals.jobs import goals_refresh_job
     from qb_pipeline.defs.goals.sensors import goal_changes_sensor
-    from qb_pipeline.defs.quickbooks.abandoned_runs_sensor import quickbooks_abandoned_runs
-    from qb_pipeline.defs.quickbooks.assets import quickbooks_assets
-    from qb_pipeline.defs.quickbooks.connection_sensor import quickbooks_connection_changes
-    from qb_pipeline.defs.quickbooks.failure_sensor import quickbooks_sync_failures
-    from qb_pipeline.defs.quickbooks.freshness import quickbooks_freshness_checks
-    from qb_pipeline.defs.quickbooks.freshness_sensor import quickbooks_freshness_sensor
-    from qb_pipeline.defs.quickbooks.health_checks import quickbooks_health_checks_job
-    from qb_pipeline.defs.quickbooks.jobs import quickbooks_sync_job
-    from qb_pipeline.defs.quickbooks.resources import default_resources
-    from qb_pipeline.defs.quickbooks.schedules import quickbooks_sync_schedule
-    from qb_pipeline.defs.quickbooks.token_health import (
-        quickbooks_token_health_check,
-        quickbooks_token_health_sensor,
+    from qb_pipeline.defs.jobs import (
+        goals_refresh_job,
+        quickbooks_health_checks_job,
+        quickbooks_sync_job,
     )
+    from qb_pipeline.defs.quickbooks.assets import quickbooks_assets
+    from qb_pipeline.defs.quickbooks.checks.freshness import quickbooks_freshness_checks
+    from qb_pipeline.defs.quickbooks.checks.token_health import quickbooks_token_health_check
+    from qb_pipeline.defs.quickbooks.schedules import quickbooks_sync_schedule
+    from qb_pipeline.defs.quickbooks.sensors.abandoned_runs import quickbooks_abandoned_runs
+    from qb_pipeline.defs.quickbooks.sensors.connection import quickbooks_connection_changes
+    from qb_pipeline.defs.quickbooks.sensors.failures import quickbooks_sync_failures
+    from qb_pipeline.defs.quickbooks.sensors.freshness import quickbooks_freshness_sensor
+    from qb_pipeline.defs.quickbooks.sensors.token_health import quickbooks_token_health_sensor
+    from qb_pipeline.defs.resources import default_resources
 
     defs = dg.Definitions(
         assets=[*quickbooks_assets, *goal_assets],

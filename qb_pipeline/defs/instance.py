@@ -17,7 +17,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 
 from qb_pipeline.config import Settings
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.defs.quickbooks.abandoned_runs import (
+from qb_pipeline.defs.abandoned_runs import (
     HOST_TAG,
     PID_TAG,
     Abandoned,
@@ -25,7 +25,7 @@ from qb_pipeline.defs.quickbooks.abandoned_runs import (
     process_gone,
     run_process,
 )
-from qb_pipeline.defs.quickbooks.resources import DUCKDB_WRITER_POOL
+from qb_pipeline.defs.resources import DUCKDB_WRITER_POOL
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
 DAGSTER_DIR = "dagster"

@@ -14,6 +14,8 @@ STAGING_GROUP = "quickbooks_staging"
 MARTS_GROUP = "marts"
 GOALS_GROUP = "goals"
 SERVING_GROUP = "serving"
+# The groups of the QuickBooks import, in the order a sync materializes them.
+SYNC_GROUPS = (RAW_GROUP, STAGING_GROUP, MARTS_GROUP, SERVING_GROUP)
 
 # The goal assets (defs/goals): every goal value of an organization, and their history.
 GOAL_VALUES = AssetKey(["marts", "goal_values"])
@@ -37,4 +39,8 @@ MARTS_GOALS_READ = (
     CASH_FLOW_MART,
 )
 
+# The raw table every sync reads in full (so new after each import): freshness is judged on it.
+RAW_ACCOUNT = AssetKey(["qbo_raw", "account"])
+# The last model of a sync, written from the control DB: the connection as BI tools see it.
+CONNECTION_STATUS = AssetKey(["qbo", "connection_status"])
 SERVING_WAREHOUSE = AssetKey(["serving", "warehouse"])

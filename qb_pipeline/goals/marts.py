@@ -1,4 +1,4 @@
-"""The marts goals read, by their contract (../shared/design.md), and nothing else.
+"""The marts goals read, by their contract (docs/warehouse.md), and nothing else.
 
 Goals never look at qbo_raw or staging: they read the BI contract, so the import can change
 freely behind it. A mart that does not exist yet (an organization that has never synced, or

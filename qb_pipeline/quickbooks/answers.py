@@ -9,24 +9,24 @@ type found, and the answer's `intuit_tid`. Never a value: the token endpoint's a
 tokens. The sync then fails, and since dlt commits cursors and checkpoints with the load,
 none of them moves.
 
-What is checked (reference qbo-api.md; section numbers in brackets):
+What is checked, per endpoint:
 
-- query [3.2]: `QueryResponse` is an object whose members are the counts `startPosition`,
+- query: `QueryResponse` is an object whose members are the counts `startPosition`,
   `maxResults`, `totalCount` (whole numbers) and at most one list, the records of the entity
   the statement names; `maxResults` is the length of that list (a page cut short would end
   the paging early, every later record unread). `{}` is a valid "nothing matched".
-- batch [7]: `BatchItemResponse` lists one object per query sent, each with its `bId` (the
+- batch: `BatchItemResponse` lists one object per query sent, each with its `bId` (the
   one sent) and either a `QueryResponse` (checked as a query's) or a `Fault`.
-- cdc [5]: `CDCResponse` is a non-empty list of objects, each with a `QueryResponse` list of
+- cdc: `CDCResponse` is a non-empty list of objects, each with a `QueryResponse` list of
   query responses, whose lists are records of the entities asked for; `time` (the next
   watermark) is a date-time with its UTC offset.
-- reports [4.3]: `Header` (ReportName; Time, StartPeriod and EndPeriod as date-time and
+- reports: `Header` (ReportName; Time, StartPeriod and EndPeriod as date-time and
   dates; Option name/value pairs), `Columns.Column` (a non-empty list, sub-columns
   included; StartDate/EndDate metadata are dates), `Rows` (an object; `Row` rows, each a
   Data row with `ColData` or a Section with Header/Rows/Summary). Every ColData has one cell
   per column, each `value` text; money cells are blank or an amount. The truncation row
   ("Unable to display more data...") is let through so that the range can be split.
-- companyinfo, preferences [3.4]: the `CompanyInfo` / `Preferences` object, a record as
+- companyinfo, preferences: the `CompanyInfo` / `Preferences` object, a record as
   below, with CompanyInfo's `CompanyName` (text) and `FiscalYearStartMonth` (a month name)
   and Preferences' class and department tracking flags (true/false) when present.
 - records (query pages with `SELECT *`, batch items, CDC): objects with a non-empty text

@@ -6,7 +6,7 @@ installed package, so that goal changes and "Sync now" have a run queue, a daemo
 runs and sensors to evaluate. `stop()` ends the whole group (webserver, daemon, code server,
 run workers) with SIGTERM, as Ctrl-C would.
 
-Two details the field notes record: a background child inherits an ignored SIGINT, after which
+Two details found the hard way: a background child inherits an ignored SIGINT, after which
 Dagster ignores SIGTERM too, so the signals are reset before exec; and the webserver answers
 `/server_info` seconds before the code location has loaded, so readiness is the location
 reported LOADED over GraphQL.

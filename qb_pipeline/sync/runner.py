@@ -60,8 +60,8 @@ def sync_org(
     """
     from qb_pipeline.defs.definitions import defs
     from qb_pipeline.defs.instance import open_instance, process_tags
-    from qb_pipeline.defs.quickbooks.jobs import QUICKBOOKS_SYNC
-    from qb_pipeline.defs.quickbooks.partitions import ensure_partition
+    from qb_pipeline.defs.jobs import QUICKBOOKS_SYNC
+    from qb_pipeline.defs.partitions import ensure_partition
 
     settings = settings or load_settings()
     service = IntegrationService(settings)
@@ -121,7 +121,7 @@ def _record_failure(
     """What the failure sensor does for a daemon's runs, done at once: a failure that no step
     recorded (a step outside the sync log's care failed, the goals for instance) closes the
     sync's entry, so it does not stay `running` until the next sync."""
-    from qb_pipeline.defs.quickbooks.failure_sensor import failure_reason, record_failed_sync
+    from qb_pipeline.defs.quickbooks.sensors.failures import failure_reason, record_failed_sync
 
     run = instance.get_run_by_id(run_id)
     ended = [event for event in events if event.event_type == DagsterEventType.RUN_FAILURE]

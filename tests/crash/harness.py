@@ -517,11 +517,12 @@ def look_after_kill(home: Home, since: float) -> AfterKill:
     the daemon would; report what is left unfinished and what the schedule asks for."""
     from dagster import DagsterInstance, RunsFilter, build_sensor_context
 
+    from qb_pipeline.connections.sync_log import SYNC_RUN_TAG
+    from qb_pipeline.defs.abandoned_runs import UNFINISHED_RUN_STATUSES
     from qb_pipeline.defs.instance import prepare_dagster_home
-    from qb_pipeline.defs.quickbooks.abandoned_runs_sensor import build_abandoned_runs_sensor
-    from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
     from qb_pipeline.defs.quickbooks.schedules import build_sync_sensor
-    from qb_pipeline.defs.quickbooks.sync_log import SYNC_RUN_TAG, UNFINISHED_RUN_STATUSES
+    from qb_pipeline.defs.quickbooks.sensors.abandoned_runs import build_abandoned_runs_sensor
+    from qb_pipeline.defs.resources import QuickBooksIntegration
 
     settings = home.settings()
     service = home.service()

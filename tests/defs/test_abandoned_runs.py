@@ -30,19 +30,19 @@ from dagster_shared.serdes import serialize_value
 
 from qb_pipeline.cli import main
 from qb_pipeline.connections.status_text import status_lines
-from qb_pipeline.defs.quickbooks.abandoned_runs import (
+from qb_pipeline.connections.sync_log import SYNC_RUN_TAG
+from qb_pipeline.defs.abandoned_runs import (
     RunProcess,
     find_abandoned,
     process_gone,
 )
-from qb_pipeline.defs.quickbooks.abandoned_runs_sensor import (
+from qb_pipeline.defs.partitions import ensure_partition
+from qb_pipeline.defs.quickbooks.schedules import build_sync_sensor, sync_in_progress
+from qb_pipeline.defs.quickbooks.sensors.abandoned_runs import (
     SENSOR_NAME,
     build_abandoned_runs_sensor,
 )
-from qb_pipeline.defs.quickbooks.partitions import ensure_partition
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.schedules import build_sync_sensor, sync_in_progress
-from qb_pipeline.defs.quickbooks.sync_log import SYNC_RUN_TAG
+from qb_pipeline.defs.resources import QuickBooksIntegration
 from tests.defs.conftest import ORG
 from tests.defs.killed_run import killed_run
 

@@ -22,17 +22,17 @@ from dagster import DagsterRun, DagsterRunStatus, SensorResult, build_sensor_con
 
 from qb_pipeline.connections import IntegrationService, ReauthorizationRequired
 from qb_pipeline.connections.events import Event
-from qb_pipeline.defs.quickbooks.abandoned_runs import HOST_TAG, PID_TAG
-from qb_pipeline.defs.quickbooks.connection_sensor import (
+from qb_pipeline.connections.sync_log import utcnow
+from qb_pipeline.defs.abandoned_runs import HOST_TAG, PID_TAG
+from qb_pipeline.defs.partitions import ORGANIZATIONS, ensure_partition
+from qb_pipeline.defs.quickbooks.schedules import build_sync_sensor
+from qb_pipeline.defs.quickbooks.sensors.connection import (
     SENSOR_NAME,
     build_connection_sensor,
     plan,
 )
-from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS, ensure_partition
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.schedules import build_sync_sensor
-from qb_pipeline.defs.quickbooks.sensor_interval import sensor_interval_seconds
-from qb_pipeline.defs.quickbooks.sync_log import utcnow
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.sensor_kit import sensor_interval_seconds
 from tests.connections.conftest import ADMIN, add_team, connect_company
 from tests.defs.conftest import ORG
 from tests.defs.killed_run import killed_run

@@ -31,7 +31,7 @@ from dagster._core.scheduler.instigation import InstigatorType
 from qb_pipeline.config import Settings
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.defs.instance import dagster_home, open_instance
-from qb_pipeline.defs.quickbooks.connection_sensor import SENSOR_NAME
+from qb_pipeline.defs.quickbooks.sensors.connection import SENSOR_NAME
 from qb_pipeline.goals.loader import load_goals
 from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.store import GoalStore
@@ -83,7 +83,7 @@ class Daemon:
                 stderr=subprocess.STDOUT,
                 # Its own session, so stopping it reaches the code server and run workers it
                 # starts; default signal handlers, since a background parent may pass an
-                # ignored SIGINT, after which dagster ignores SIGTERM too (field notes).
+                # ignored SIGINT, after which dagster ignores SIGTERM too.
                 start_new_session=True,
                 preexec_fn=_default_signals,
             )

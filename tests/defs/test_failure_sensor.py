@@ -21,15 +21,15 @@ from dagster import (
 
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.connections.status_text import status_lines
-from qb_pipeline.defs.quickbooks.failure_sensor import (
+from qb_pipeline.connections.sync_log import SYNC_RUN_TAG, utcnow
+from qb_pipeline.defs.partitions import ensure_partition
+from qb_pipeline.defs.quickbooks.sensors.failures import (
     SENSOR_NAME,
     build_failure_sensor,
     failure_reason,
     mask_secrets,
 )
-from qb_pipeline.defs.quickbooks.partitions import ensure_partition
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.sync_log import SYNC_RUN_TAG, utcnow
+from qb_pipeline.defs.resources import QuickBooksIntegration
 from qb_pipeline.sync.runner import sync_org
 from tests.defs.conftest import ORG
 

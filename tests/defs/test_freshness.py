@@ -24,13 +24,13 @@ from dagster import (
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.defs import defs
 from qb_pipeline.defs.goals.assets import GOAL_VALUES_KEY
-from qb_pipeline.defs.quickbooks.freshness import CHECK_NAME, RAW_KEY, FreshnessThresholds
-from qb_pipeline.defs.quickbooks.freshness_sensor import build_freshness_sensor
-from qb_pipeline.defs.quickbooks.health_checks import HEALTH_CHECKS_JOB, latest_evaluation
-from qb_pipeline.defs.quickbooks.partitions import ensure_partition
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.token_health import CHECK_NAME as TOKEN_CHECK
-from qb_pipeline.defs.quickbooks.token_health import CONNECTION_KEY
+from qb_pipeline.defs.partitions import ensure_partition
+from qb_pipeline.defs.quickbooks.checks.check_runs import HEALTH_CHECKS_JOB, latest_evaluation
+from qb_pipeline.defs.quickbooks.checks.freshness import CHECK_NAME, RAW_KEY, FreshnessThresholds
+from qb_pipeline.defs.quickbooks.checks.token_health import CHECK_NAME as TOKEN_CHECK
+from qb_pipeline.defs.quickbooks.checks.token_health import CONNECTION_KEY
+from qb_pipeline.defs.quickbooks.sensors.freshness import build_freshness_sensor
+from qb_pipeline.defs.resources import QuickBooksIntegration
 from qb_pipeline.sync.runner import sync_org
 from tests.conftest import TEST_TODAY
 from tests.connections.conftest import ADMIN, add_team, connect_company

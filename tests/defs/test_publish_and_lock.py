@@ -6,8 +6,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from qb_pipeline.defs.quickbooks.warehouse_lock import WarehouseBusy, current_holder, open_writer
 from qb_pipeline.warehouse.publish import publish, remove_leftovers
+from qb_pipeline.warehouse.writer import WarehouseBusy, current_holder, open_writer
 from tests.defs.duckdb_process import DuckDBProcess
 
 

@@ -10,10 +10,10 @@ import pytest
 from dagster import build_sensor_context
 
 from qb_pipeline.connections import IntegrationSettings
-from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
+from qb_pipeline.connections.sync_slots import latest_slot, next_slot
+from qb_pipeline.defs.partitions import ORGANIZATIONS
 from qb_pipeline.defs.quickbooks.schedules import build_sync_sensor
-from qb_pipeline.defs.quickbooks.slots import latest_slot, next_slot
+from qb_pipeline.defs.resources import QuickBooksIntegration
 from tests.connections.conftest import ADMIN, add_team, companies, connect_company
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from qb_pipeline.defs import defs
-from qb_pipeline.defs.quickbooks.jobs import QUICKBOOKS_SYNC
+from qb_pipeline.defs.jobs import QUICKBOOKS_SYNC
 from qb_pipeline.sync.progress import ERASE_LINE, Progress, ProgressDisplay
 from tests.conftest import TEST_TODAY
 from tests.defs.conftest import ORG

@@ -13,15 +13,11 @@ import pytest
 from dagster import AssetCheckKey, AssetCheckSeverity, build_sensor_context
 
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.defs.quickbooks.health_checks import HEALTH_CHECKS_JOB, latest_evaluation
-from qb_pipeline.defs.quickbooks.partitions import ensure_partition
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.token_health import (
-    CHECK_NAME,
-    CONNECTION_KEY,
-    build_token_health_sensor,
-    warn_days,
-)
+from qb_pipeline.defs.partitions import ensure_partition
+from qb_pipeline.defs.quickbooks.checks.check_runs import HEALTH_CHECKS_JOB, latest_evaluation
+from qb_pipeline.defs.quickbooks.checks.token_health import CHECK_NAME, CONNECTION_KEY, warn_days
+from qb_pipeline.defs.quickbooks.sensors.token_health import build_token_health_sensor
+from qb_pipeline.defs.resources import QuickBooksIntegration
 from qb_pipeline.sandbox import HARD_EXPIRY_SECONDS, REFRESH_TOKEN_SECONDS
 from tests.connections.conftest import ADMIN, add_team, connect_company, issued_tokens
 from tests.defs.conftest import ORG

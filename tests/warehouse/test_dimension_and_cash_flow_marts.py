@@ -14,14 +14,14 @@ from dagster import AssetKey
 
 from qb_pipeline.defs import defs
 from qb_pipeline.defs.keys import GOAL_VALUES, PNL_BY_DIMENSION_MART
-from qb_pipeline.defs.quickbooks.models import build_model_assets
+from qb_pipeline.defs.quickbooks.assets.sql_models import build_model_assets
 from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.compute import compute
 from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.quickbooks import flatten_report
 from qb_pipeline.sources.quickbooks.helpers.periods import add_months, month_end
 
-# ../shared/design.md: the contract's columns come first; the extra ones follow.
+# The BI contract's columns come first; the extra ones follow (docs/warehouse.md).
 CONTRACT_FIRST = {
     "marts.pnl_monthly_by_dimension": (
         ["org_id", "realm_id", "basis", "month", "account_id", "dimension", "dimension_id",

@@ -17,7 +17,7 @@ from qb_pipeline.warehouse import (
     run_sql_models,
 )
 
-# ../shared/design.md, "DuckDB contract for BI".
+# The BI contract's columns (docs/warehouse.md).
 CONTRACT = {
     "marts.accounts": [
         "org_id", "realm_id", "account_id", "name", "fully_qualified_name", "account_type",

@@ -96,7 +96,7 @@ def run_goals(settings: Settings, monkeypatch: pytest.MonkeyPatch, org: str = OR
     from dagster import DagsterInstance
 
     from qb_pipeline.defs import defs
-    from qb_pipeline.defs.quickbooks.partitions import ensure_partition
+    from qb_pipeline.defs.partitions import ensure_partition
 
     export_settings(settings, monkeypatch)
     config = {"home": str(settings.home), "lock_wait_seconds": 5.0}

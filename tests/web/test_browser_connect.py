@@ -32,8 +32,9 @@ VIEWER_SCREENSHOT = Path("/tmp/qbp-web-viewer.png")
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    # bin/test installs it (bin/system-packages): a missing browser is a broken set-up, not a
+    # reason to skip the browser tests.
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is not installed: run bin/system-packages"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -1,4 +1,4 @@
--- Control DB, first version. Standard SQL kept engine-neutral where it can be (design.md: the
+-- Control DB, first version. Standard SQL kept engine-neutral where it can be (the
 -- control DB may move to Postgres): text timestamps in ISO-8601 UTC, CHECK constraints for
 -- enumerations, ON DELETE rules spelled out. Surrogate keys are INTEGER PRIMARY KEY
 -- (SQLite's rowid); a Postgres migration would declare them GENERATED AS IDENTITY.

@@ -56,15 +56,15 @@ from qb_pipeline.defs.keys import (
     GOALS_GROUP,
     MARTS_GOALS_READ,
 )
-from qb_pipeline.defs.quickbooks import sync_log
-from qb_pipeline.defs.quickbooks.partitions import organizations
-from qb_pipeline.defs.quickbooks.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.warehouse_lock import WarehouseBusy, open_writer
+from qb_pipeline.defs.partitions import organizations
+from qb_pipeline.defs.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
+from qb_pipeline.defs.step_failures import failures_recorded
 from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.compute import ComputeResult, compute
 from qb_pipeline.goals.problems import ERROR
 from qb_pipeline.goals.store import ACTIVE, GoalStore, StoredGoal
 from qb_pipeline.goals.validate import data_issues
+from qb_pipeline.warehouse.writer import WarehouseBusy, open_writer
 
 # Kept importable under its old name for the health checks (defs/quickbooks).
 GOAL_VALUES_KEY = GOAL_VALUES
@@ -189,7 +189,7 @@ def run_goals(
     kept = [s.goal_id for s in stored if s.state != ACTIVE]
     with (
         # Goals run after the import: a failure here leaves the sync's data in place.
-        sync_log.failures_recorded(
+        failures_recorded(
             context, service, status="partial", expected=(WarehouseBusy, duckdb.Error)
         ),
         open_writer(

@@ -3,7 +3,7 @@ when nothing else asked for them.
 
 Whoever changes a goal (web app, JSON API, CLI, `goals apply`) writes a `goal_changed` event
 in the same transaction (goals/store.py) and then submits a goals run at once
-(launcher.py). This sensor is the safety net behind that submission: it reads the event log
+(sync/launcher.py). This sensor is the safety net behind that submission: it reads the event log
 after its cursor (the id of the last event it handled, so each event is looked at exactly
 once, whatever the clocks) and, for each organization with new goal events, requests a
 `goals_refresh` run unless a run tagged with that organization's newest goal event already
@@ -20,9 +20,7 @@ second run for the same change.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from dagster import (
     DagsterInstance,
@@ -36,36 +34,31 @@ from dagster import (
 )
 
 from qb_pipeline.connections import events
-from qb_pipeline.defs.goals.jobs import goals_refresh_job
-from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS, organizations
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.sensor_interval import sensor_interval_seconds
+from qb_pipeline.defs.jobs import goals_refresh_job
+from qb_pipeline.defs.partitions import ORGANIZATIONS, organizations
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.sensor_kit import (
+    Clock,
+    read_cursor_json,
+    sensor_interval_seconds,
+    utcnow,
+    write_cursor_json,
+)
 from qb_pipeline.sync.launcher import GOAL_EVENT_TAG, PARTITION_TAG, TRIGGER_TAG
 
 SENSOR_NAME = "goal_changes"
 GRACE_SECONDS = 5.0
 TRIGGER = "goal_change"
 
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 def read_cursor(cursor: str | None) -> int | None:
     """The last event id handled, or None for a new (or unreadable) cursor."""
-    if not cursor:
-        return None
-    try:
-        value = json.loads(cursor)["last_event_id"]
-    except (ValueError, KeyError, TypeError):
-        return None
+    value = (read_cursor_json(cursor) or {}).get("last_event_id")
     return value if isinstance(value, int) and value >= 0 else None
 
 
 def write_cursor(last_event_id: int) -> str:
-    return json.dumps({"last_event_id": last_event_id})
+    return write_cursor_json({"last_event_id": last_event_id})
 
 
 def covered(instance: DagsterInstance, org_slug: str, event_id: int) -> bool:
@@ -81,7 +74,7 @@ def covered(instance: DagsterInstance, org_slug: str, event_id: int) -> bool:
 
 
 def build_goal_changes_sensor(
-    clock: Clock = _utcnow, grace_seconds: float = GRACE_SECONDS, name: str = SENSOR_NAME
+    clock: Clock = utcnow, grace_seconds: float = GRACE_SECONDS, name: str = SENSOR_NAME
 ) -> SensorDefinition:
     """The sensor; `clock` and `grace_seconds` are the tests' to set."""
 

@@ -21,10 +21,8 @@ one run per organization for the latest slot it missed. The sensor also keeps th
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from dagster import (
     DagsterInstance,
@@ -43,23 +41,22 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 
 from qb_pipeline.connections import IntegrationSettings
 from qb_pipeline.connections.models import CONNECTED
-from qb_pipeline.defs.quickbooks.abandoned_runs import process_gone, run_process
-from qb_pipeline.defs.quickbooks.jobs import quickbooks_sync_job
-from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS, organizations
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.slots import latest_slot, run_key
-from qb_pipeline.defs.quickbooks.sync_log import UNFINISHED_RUN_STATUSES
+from qb_pipeline.connections.sync_slots import latest_slot, run_key
+from qb_pipeline.defs.abandoned_runs import UNFINISHED_RUN_STATUSES, process_gone, run_process
+from qb_pipeline.defs.jobs import quickbooks_sync_job
+from qb_pipeline.defs.partitions import ORGANIZATIONS, organizations
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.sensor_kit import (
+    Clock,
+    read_cursor_json,
+    utcnow,
+    write_cursor_json,
+)
+from qb_pipeline.sync.launcher import TRIGGER_TAG
 
 SENSOR_NAME = "quickbooks_sync_schedule"
 EVALUATION_SECONDS = 60
-TRIGGER_TAG = "qbp/trigger"
 SLOT_TAG = "qbp/slot"
-
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -117,17 +114,15 @@ def sync_in_progress(
 
 
 def _cursor_time(cursor: str | None) -> datetime | None:
-    if not cursor:
-        return None
     try:
-        return datetime.fromisoformat(json.loads(cursor)["evaluated_at"])
+        return datetime.fromisoformat((read_cursor_json(cursor) or {})["evaluated_at"])
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def build_sync_sensor(
     job: JobDefinition | UnresolvedAssetJob = quickbooks_sync_job,
-    clock: Clock = _utcnow,
+    clock: Clock = utcnow,
     name: str = SENSOR_NAME,
 ) -> SensorDefinition:
     """The sync sensor; `clock` gives "now" (tests pass a fixed one)."""
@@ -184,7 +179,7 @@ def build_sync_sensor(
         return SensorResult(
             run_requests=requests,
             dynamic_partitions_requests=partition_requests,
-            cursor=json.dumps({"evaluated_at": now.isoformat()}),
+            cursor=write_cursor_json({"evaluated_at": now.isoformat()}),
         )
 
     return quickbooks_sync_schedule

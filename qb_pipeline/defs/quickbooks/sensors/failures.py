@@ -1,8 +1,8 @@
 """The run failure sensor: every failed `quickbooks_sync` run ends up in the control DB's sync log.
 
-Most failures are recorded by the failing step itself (sync_log.py): it closes the run's sync
-entry as failed, or records a refusal. This sensor covers the rest, so the integration page and
-`qb-pipeline status` show "Last sync failed: <reason>" whatever happened:
+Most failures are recorded by the failing step itself (defs/step_failures.py): it closes the
+run's sync entry as failed, or records a refusal. This sensor covers the rest, so the integration
+page and `qb-pipeline status` show "Last sync failed: <reason>" whatever happened:
 
 - the run carries a sync entry (tag `qbp/sync_run_id`) that is still `running`: the process
   died or the run was failed from outside (run monitoring, a killed `qb-pipeline sync`), and the
@@ -32,10 +32,10 @@ from dagster import (
 )
 
 from qb_pipeline.connections import IntegrationService, NotFound, SyncRun
-from qb_pipeline.defs.quickbooks.jobs import quickbooks_sync_job
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.sensor_interval import sensor_interval_seconds
-from qb_pipeline.defs.quickbooks.sync_log import SYNC_RUN_TAG
+from qb_pipeline.connections.sync_log import SYNC_RUN_TAG
+from qb_pipeline.defs.jobs import quickbooks_sync_job
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.sensor_kit import sensor_interval_seconds
 
 SENSOR_NAME = "quickbooks_sync_failures"
 PARTITION_TAG = "dagster/partition"

@@ -15,12 +15,11 @@ connection in the warehouse), partitioned by organization, passes while both are
 date, and fails (ERROR) once one has passed. For an organization without a connected company it
 says so (WARN): there is no token to keep alive. It runs in every sync after the connection is
 recorded, and the token health sensor runs it for an organization whose state or dates changed
-(health_checks.py), so the warning shows in the UI even for organizations that sync rarely.
+(sensors/token_health.py), so the warning shows in the UI even for organizations that sync rarely.
 """
 
-import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,38 +30,28 @@ from dagster import (
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
-    AssetKey,
-    DefaultSensorStatus,
     MetadataValue,
-    SensorDefinition,
-    SensorEvaluationContext,
-    SensorResult,
     multi_asset_check,
-    sensor,
 )
 
 from qb_pipeline.connections import ConnectionStatus
 from qb_pipeline.connections.models import CONNECTED, NOT_CONNECTED, REAUTHORIZATION_REQUIRED
-from qb_pipeline.defs.quickbooks.health_checks import (
-    MAX_CHECK_RUNS_PER_TICK,
+from qb_pipeline.defs.keys import CONNECTION_STATUS
+from qb_pipeline.defs.quickbooks.checks.check_runs import (
     OrganizationCheckOutcome,
     as_of,
-    check_run,
     organization_check_spec,
-    outdated,
-    quickbooks_health_checks_job,
-    request_id,
-    signature,
 )
-from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.sensor_kit import (
+    Clock,
+    utcnow,
+)
 
 CHECK_NAME = "refresh_token_health"
-CONNECTION_KEY = AssetKey(["qbo", "connection_status"])
+CONNECTION_KEY = CONNECTION_STATUS
 WARN_DAYS_ENV = "QBP_TOKEN_WARN_DAYS"
 DEFAULT_WARN_DAYS = 14
-SENSOR_NAME = "quickbooks_token_health"
-EVALUATION_SECONDS = 3600
 
 # States (metadata `state`).
 HEALTHY = "healthy"
@@ -72,12 +61,6 @@ NO_TOKEN = "no_token"
 
 # What makes a new evaluation worth reporting (besides pass/fail and severity).
 SIGNATURE = ("state", "refresh_expires_at", "refresh_hard_expires_at")
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def warn_days(env: Mapping[str, str] | None = None) -> int:
@@ -234,43 +217,4 @@ def build_token_health_check(clock: Clock = utcnow) -> AssetChecksDefinition:
     return quickbooks_token_health_check
 
 
-def build_token_health_sensor(clock: Clock = utcnow, name: str = SENSOR_NAME) -> SensorDefinition:
-    """Runs an organization's token health check when its outcome changed; `clock` gives
-    "now" (tests pass a fixed one)."""
-
-    @sensor(
-        name=name,
-        job=quickbooks_health_checks_job,
-        minimum_interval_seconds=EVALUATION_SECONDS,
-        default_status=DefaultSensorStatus.RUNNING,
-        description=(
-            "Keeps the per-organization refresh_token_health checks current: runs the check "
-            "when an organization's refresh token comes within the warning window of its "
-            "rolling or hard expiry, passes it, or is renewed."
-        ),
-    )
-    def quickbooks_token_health(
-        context: SensorEvaluationContext, quickbooks: QuickBooksIntegration
-    ) -> SensorResult:
-        now, days = clock(), warn_days()
-        requested: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-        service = quickbooks.service()
-        known = set(context.instance.get_dynamic_partitions(ORGANIZATIONS))
-        requests = []
-        for org in service.list_orgs():
-            if org.slug not in known or len(requests) >= MAX_CHECK_RUNS_PER_TICK:
-                continue
-            health = assess_token(service.status(org.slug), now, days)
-            evaluation = health.evaluation()
-            if outdated(context.instance, [evaluation], SIGNATURE, requested):
-                requests.append(check_run(org.slug, [evaluation.asset_check_key], now, "token"))
-                requested[request_id(evaluation)] = signature(evaluation, SIGNATURE)
-                context.log.info(f"check requested: {health.description}")
-        cursor = {key: value for key, value in requested.items() if key.split("/")[0] in known}
-        return SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
-
-    return quickbooks_token_health
-
-
 quickbooks_token_health_check = build_token_health_check()
-quickbooks_token_health_sensor = build_token_health_sensor()

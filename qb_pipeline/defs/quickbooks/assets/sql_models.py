@@ -22,12 +22,12 @@ from dagster import (
 )
 
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.defs.quickbooks import sync_log
-from qb_pipeline.defs.quickbooks.partitions import organizations
-from qb_pipeline.defs.quickbooks.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.sync_finish import CONNECTION_STATUS_MODEL, finish_sync
-from qb_pipeline.defs.quickbooks.translator import COLUMN_SCHEMA, TABLE_NAME
-from qb_pipeline.defs.quickbooks.warehouse_lock import WarehouseBusy, open_writer
+from qb_pipeline.defs.keys import MARTS_GROUP, STAGING_GROUP
+from qb_pipeline.defs.partitions import organizations
+from qb_pipeline.defs.quickbooks.assets.sync_finish import CONNECTION_STATUS_MODEL, finish_sync
+from qb_pipeline.defs.quickbooks.assets.translator import COLUMN_SCHEMA, TABLE_NAME
+from qb_pipeline.defs.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
+from qb_pipeline.defs.step_failures import failures_recorded
 from qb_pipeline.warehouse import (
     SqlModel,
     WarehouseNotReady,
@@ -35,8 +35,9 @@ from qb_pipeline.warehouse import (
     model_row_count,
     run_model,
 )
+from qb_pipeline.warehouse.writer import WarehouseBusy, open_writer
 
-GROUPS = {"staging": "quickbooks_staging", "marts": "marts"}
+GROUPS = {"staging": STAGING_GROUP, "marts": MARTS_GROUP}
 
 DESCRIBE = "SELECT column_name, column_type FROM (DESCRIBE {name})"
 
@@ -96,7 +97,7 @@ def run_model_step(
     service = IntegrationService(settings)
     org = context.partition_key
     with (
-        sync_log.failures_recorded(context, service, expected=(WarehouseBusy, WarehouseNotReady)),
+        failures_recorded(context, service, expected=(WarehouseBusy, WarehouseNotReady)),
         open_writer(
             settings.warehouse_path, quickbooks.lock_wait_seconds, settings.serving_path
         ) as connection,

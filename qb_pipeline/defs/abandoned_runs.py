@@ -24,8 +24,9 @@ not yet reaped) is gone. A run whose process is unknown (queued, launching, or o
 machine) is left alone: the queue and run monitoring own those.
 
 Called when an instance is opened (every `qb-pipeline sync` and `status`; instance.py), by the
-sensor `quickbooks_abandoned_runs` (sensors.py) and by `sync_in_progress` (schedules.py), which
-never counts such a run as in progress.
+sensor `quickbooks_abandoned_runs` (quickbooks/sensors/abandoned_runs.py), by the raw step
+before it opens a sync entry (`close_abandoned_entry`), and by `sync_in_progress`
+(quickbooks/schedules.py), which never counts such a run as in progress.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ WITH_A_PROCESS = [
     DagsterRunStatus.STARTED,
     DagsterRunStatus.CANCELING,
 ]
+# Statuses of a run that is not finished: queued, launching or running.
+UNFINISHED_RUN_STATUSES = [DagsterRunStatus.QUEUED, *WITH_A_PROCESS]
 # /proc's start times are in clock ticks since boot, boot time in whole seconds: a process
 # counts as started "after" a moment only beyond this margin.
 START_TIME_SLACK_SECONDS = 2.0
@@ -169,8 +172,8 @@ def fail_abandoned_runs(
 ) -> list[Abandoned]:
     """Mark every unfinished run whose process is gone as failed, give back its writer slot
     and close its sync-log entry (when `service` is given). Returns the runs failed."""
-    from qb_pipeline.defs.quickbooks.failure_sensor import record_failed_sync
-    from qb_pipeline.defs.quickbooks.jobs import QUICKBOOKS_SYNC
+    from qb_pipeline.defs.jobs import QUICKBOOKS_SYNC
+    from qb_pipeline.defs.quickbooks.sensors.failures import record_failed_sync
 
     failed = []
     for abandoned in find_abandoned(instance, partition):
@@ -187,3 +190,31 @@ def fail_abandoned_runs(
             record_failed_sync(service, instance, run, abandoned.reason)
         failed.append(abandoned)
     return failed
+
+
+def close_abandoned_entry(
+    instance: DagsterInstance, service: IntegrationService, org_slug: str, run_id: str
+) -> None:
+    """Before run `run_id` opens the organization's next sync entry: fail the organization's
+    runs whose process is gone, and close a sync entry still `running` that no unfinished run
+    owns any more (its process was killed), so the integration page never shows it running."""
+    fail_abandoned_runs(instance, service, partition=org_slug)
+    last = service.status(org_slug).last_sync
+    if last is None or last.status != "running":
+        return
+    others = instance.get_run_records(
+        RunsFilter(tags={"dagster/partition": org_slug}, statuses=UNFINISHED_RUN_STATUSES), limit=5
+    )
+    if any(record.dagster_run.run_id != run_id for record in others):
+        return  # another run of this organization is under way and owns that entry
+    service.record_sync(
+        org_slug,
+        last.realm_id,
+        last.started_at,
+        last.finished_at or datetime.now(UTC),
+        "failed",
+        message="interrupted: the process running this sync stopped before it finished",
+        rows=last.rows,
+        requests=last.requests,
+        run_id=last.id,
+    )

@@ -25,14 +25,14 @@ would keep every other organization "fresh", and none of them knows about a disc
 connection. What does fit per partition is Dagster's asset-check machinery itself: these checks
 carry `partitions_def=organizations`, so each evaluation is stored for its organization's
 partition. They run in every `quickbooks_sync` / `goals_refresh` run after the asset they watch,
-and the freshness sensor (freshness_sensor.py) runs them for an organization whose state changed
-between runs (data crossing a threshold, a disconnect; see health_checks.py).
+and the freshness sensor (sensors/freshness.py) runs them for an organization whose state changed
+between runs (data crossing a threshold, a disconnect; see check_runs.py).
 
 Thresholds come from the environment when a check or the sensor runs (FreshnessThresholds).
 """
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -52,13 +52,17 @@ from dagster import (
 
 from qb_pipeline.connections import ConnectionStatus
 from qb_pipeline.connections.models import CONNECTED, NOT_CONNECTED, REAUTHORIZATION_REQUIRED
-from qb_pipeline.defs.goals.assets import GOAL_VALUES_KEY
-from qb_pipeline.defs.quickbooks.health_checks import (
+from qb_pipeline.defs.keys import GOAL_VALUES as GOAL_VALUES_KEY
+from qb_pipeline.defs.quickbooks.checks.check_runs import (
     OrganizationCheckOutcome,
     as_of,
     organization_check_spec,
 )
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.sensor_kit import (
+    Clock,
+    utcnow,
+)
 
 CHECK_NAME = "freshness"
 RAW_KEY = AssetKey(["qbo_raw", "account"])  # read in full by every sync: new after each import
@@ -76,12 +80,6 @@ FRESH = "fresh"
 WARN = "warn"
 FAIL = "fail"
 DISCONNECTED = "disconnected"
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,14 @@ from typing import Any
 import duckdb
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from qb_pipeline.connections import ConnectionStatus, IntegrationService
-from qb_pipeline.defs.quickbooks import sync_log
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.translator import RAW_SCHEMA
-from qb_pipeline.defs.quickbooks.warehouse_lock import WarehouseBusy, open_writer
+from qb_pipeline.connections import ConnectionStatus, IntegrationService, sync_log
+from qb_pipeline.defs.keys import CONNECTION_STATUS, SERVING_WAREHOUSE
+from qb_pipeline.defs.quickbooks.assets.translator import RAW_SCHEMA
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.step_failures import failures_recorded
 from qb_pipeline.warehouse import write_connection_status
 from qb_pipeline.warehouse.publish import publish, remove_leftovers
+from qb_pipeline.warehouse.writer import WarehouseBusy, open_writer
 
 CONNECTION_STATUS_MODEL = "qbo.connection_status"
 
@@ -87,7 +88,7 @@ def finish_sync(
         rows, requests = sync_log.entry_figures(context, service, entry)
         datasets = dataset_counts(connection, entry.org_slug, entry.realm_id)
         service.record_datasets(entry.org_slug, entry.realm_id, datasets)
-        if sync_log.closes_here(context, sync_log.FINISHING_KEY):
+        if sync_log.closes_here(context, CONNECTION_STATUS):
             sync_log.close_entry(service, entry, "succeeded", rows=rows, requests=requests)
             _log_success(context, entry, rows, requests)
         metadata = {
@@ -141,9 +142,9 @@ def publish_serving(
     settings = quickbooks.settings()
     service = IntegrationService(settings)
     entry = sync_log.current_entry(context)
-    closing = entry is not None and sync_log.closes_here(context, sync_log.SERVING_KEY)
+    closing = entry is not None and sync_log.closes_here(context, SERVING_WAREHOUSE)
     with (
-        sync_log.failures_recorded(
+        failures_recorded(
             context, service, status="partial", expected=(WarehouseBusy, OSError, duckdb.Error)
         ),
         open_writer(

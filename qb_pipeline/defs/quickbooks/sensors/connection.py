@@ -51,7 +51,6 @@ organization syncs at its next nightly slot, and the freshness sensor catches up
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -66,12 +65,15 @@ from dagster import (
 
 from qb_pipeline.connections import ConnectionStatus, events
 from qb_pipeline.connections.events import Event
-from qb_pipeline.defs.goals.jobs import goals_refresh_job
-from qb_pipeline.defs.quickbooks.jobs import quickbooks_sync_job
-from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS, organizations
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
+from qb_pipeline.defs.jobs import goals_refresh_job, quickbooks_sync_job
+from qb_pipeline.defs.partitions import ORGANIZATIONS, organizations
 from qb_pipeline.defs.quickbooks.schedules import TRIGGER_TAG, sync_in_progress
-from qb_pipeline.defs.quickbooks.sensor_interval import sensor_interval_seconds
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.sensor_kit import (
+    read_cursor_json,
+    sensor_interval_seconds,
+    write_cursor_json,
+)
 
 SENSOR_NAME = "quickbooks_connection_changes"
 CHANGE_TAG = "qbp/connection_change"
@@ -168,10 +170,10 @@ class Cursor:
 def read_cursor(cursor: str | None) -> Cursor:
     """The previous evaluation's cursor. Missing: from the log's start. The older per-
     organization cursor, or an unreadable one: after the newest event (last_event_id None)."""
-    if not cursor:
+    saved = read_cursor_json(cursor)
+    if saved == {}:
         return Cursor(0, {})
     try:
-        saved = json.loads(cursor)
         pending = {org: Change(**change) for org, change in saved.get("pending", {}).items()}
         return Cursor(int(saved["last_event_id"]), pending)
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -179,12 +181,11 @@ def read_cursor(cursor: str | None) -> Cursor:
 
 
 def write_cursor(last_event_id: int, pending: dict[str, Change]) -> str:
-    return json.dumps(
+    return write_cursor_json(
         {
             "last_event_id": last_event_id,
             "pending": {org: asdict(change) for org, change in sorted(pending.items())},
         },
-        sort_keys=True,
     )
 
 

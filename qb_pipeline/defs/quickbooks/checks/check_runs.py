@@ -31,49 +31,20 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
-    AssetSelection,
     DagsterInstance,
     RunRequest,
-    define_asset_job,
-    in_process_executor,
 )
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._utils.warnings import PreviewWarning
 
-from qb_pipeline.defs.goals.assets import GOAL_VALUES_KEY
-from qb_pipeline.defs.quickbooks.partitions import organizations
+from qb_pipeline.defs.jobs import HEALTH_CHECKS_JOB
+from qb_pipeline.defs.partitions import organizations
 from qb_pipeline.defs.quickbooks.schedules import TRIGGER_TAG
 
-HEALTH_CHECKS_JOB = "quickbooks_health_checks"
 # Check runs one sensor tick may launch: the first tick after a deploy finds every organization
 # never evaluated; the rest follow at the next ticks instead of flooding the run queue.
 MAX_CHECK_RUNS_PER_TICK = 20
 AS_OF_TAG = "qbp/checked_as_of"
-
-# The checks the health sensors run: on the raw tables (freshness), the goal values
-# (freshness) and the connection (token health). The job holds those checks and one small
-# asset, `qbo/connection_status`, from which Dagster takes the job's partitions (a job of
-# checks alone has none). Not `marts/goal_values` or a raw table: the job would then carry
-# the goal multi-asset (one output per goal file) or the dlt one, and its snapshot, which
-# the code server sends on every load, would grow with every goal.
-# The goal values' own checks (defs/goals/checks.py) run with the goal step, which cannot be
-# split, so only their freshness check is named here.
-WATCHED = (
-    AssetSelection.assets(["qbo", "connection_status"])
-    | AssetSelection.checks_for_assets(["qbo_raw", "account"], ["qbo", "connection_status"])
-    | AssetSelection.checks(AssetCheckKey(GOAL_VALUES_KEY, "freshness"))
-)
-
-quickbooks_health_checks_job = define_asset_job(
-    name=HEALTH_CHECKS_JOB,
-    selection=WATCHED,
-    executor_def=in_process_executor,
-    description=(
-        "Runs one organization's health checks (freshness of the raw tables and goal values, "
-        "refresh-token health) without syncing: the health sensors launch it with no asset "
-        "selected when an organization's state changed. To sync, run quickbooks_sync instead."
-    ),
-)
 
 
 class OrganizationCheckOutcome:

@@ -15,8 +15,9 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
+from qb_pipeline.defs.keys import RAW_GROUP
+
 RAW_SCHEMA = "qbo_raw"
-RAW_GROUP = "quickbooks_raw"
 
 # Dagster's standard metadata keys (the UI shows them as the table's name and columns).
 TABLE_NAME = "dagster/table_name"

@@ -18,16 +18,14 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 from dagster_dlt import DagsterDltResource, dlt_assets
 
 from qb_pipeline.defs.keys import GOAL_ASSETS, SERVING_GROUP, SERVING_WAREHOUSE
-from qb_pipeline.defs.quickbooks.models import GROUPS, build_model_assets
-from qb_pipeline.defs.quickbooks.partitions import organizations
-from qb_pipeline.defs.quickbooks.raw import load_raw
-from qb_pipeline.defs.quickbooks.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.sync_finish import publish_serving
-from qb_pipeline.defs.quickbooks.translator import RAW_GROUP, QuickBooksTranslator
+from qb_pipeline.defs.partitions import organizations
+from qb_pipeline.defs.quickbooks.assets.raw import load_raw
+from qb_pipeline.defs.quickbooks.assets.sql_models import build_model_assets
+from qb_pipeline.defs.quickbooks.assets.sync_finish import publish_serving
+from qb_pipeline.defs.quickbooks.assets.translator import QuickBooksTranslator
+from qb_pipeline.defs.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
 from qb_pipeline.sources.quickbooks import quickbooks_source
 from qb_pipeline.sources.quickbooks.settings import DATASET_NAME
-
-SYNC_GROUPS = (RAW_GROUP, *GROUPS.values(), SERVING_GROUP)
 
 
 def _template_pipeline() -> dlt.Pipeline:

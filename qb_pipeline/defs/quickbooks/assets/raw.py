@@ -31,15 +31,11 @@ from qb_pipeline.connections import (
     IntegrationService,
     NotConnected,
     ReauthorizationRequired,
+    sync_log,
 )
-from qb_pipeline.defs.quickbooks import sync_log
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.translator import RAW_SCHEMA, raw_asset_key, raw_table_name
-from qb_pipeline.defs.quickbooks.warehouse_lock import (
-    WarehouseBusy,
-    current_holder,
-    wait_until_writable,
-)
+from qb_pipeline.defs.abandoned_runs import close_abandoned_entry
+from qb_pipeline.defs.quickbooks.assets.translator import RAW_SCHEMA, raw_asset_key, raw_table_name
+from qb_pipeline.defs.resources import QuickBooksIntegration
 from qb_pipeline.quickbooks import QuickBooksClient, QuickBooksError
 from qb_pipeline.sources.quickbooks import quickbooks_source, sync_session
 from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
@@ -48,6 +44,11 @@ from qb_pipeline.sync.dagster_log import forward_progress
 from qb_pipeline.sync.no_space import no_space_message
 from qb_pipeline.sync.passes import load_passes, reports_sent_ahead
 from qb_pipeline.sync.pipeline import pipeline_for_org
+from qb_pipeline.warehouse.writer import (
+    WarehouseBusy,
+    current_holder,
+    wait_until_writable,
+)
 
 NOTHING_CHANGED = "The sync stopped before any request to QuickBooks; no data changed."
 
@@ -67,6 +68,7 @@ def load_raw(
     with client:
         _warehouse_free_or_stop(context, quickbooks, service, org, client.realm_id)
         started_at = sync_log.utcnow()
+        close_abandoned_entry(context.instance, service, org, context.run.run_id)
         entry = sync_log.open_entry(context, service, org, client.realm_id, started_at)
         began = time.monotonic()
         try:

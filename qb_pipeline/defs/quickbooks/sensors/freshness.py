@@ -1,10 +1,10 @@
 """The freshness sensor: keeps the freshness checks current and catches up stale organizations.
 
-Every few minutes it judges each organization's raw tables and goal values (freshness.py):
+Every few minutes it judges each organization's raw tables and goal values (checks/freshness.py):
 
 - when an organization's state changed since its partition's last check evaluation (its data
   crossed the warn or fail threshold, it was disconnected), the sensor requests a check-only run
-  of its `freshness` checks (health_checks.py), so the Dagster UI shows the new state between
+  of its `freshness` checks (checks/check_runs.py), so the Dagster UI shows the new state between
   syncs without a run per organization and tick;
 - a connected organization whose data is older than the warn threshold (a nightly run failed,
   the daemon was down) gets a catch-up `quickbooks_sync` run, at most once per catch-up interval
@@ -17,8 +17,6 @@ Every few minutes it judges each organization's raw tables and goal values (fres
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,34 +35,39 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 
 from qb_pipeline.connections import ConnectionStatus
 from qb_pipeline.connections.models import CONNECTED
-from qb_pipeline.defs.quickbooks.freshness import (
+from qb_pipeline.defs.jobs import (
+    HEALTH_CHECKS_JOB,
+    quickbooks_health_checks_job,
+    quickbooks_sync_job,
+)
+from qb_pipeline.defs.partitions import ORGANIZATIONS
+from qb_pipeline.defs.quickbooks.checks.check_runs import (
+    MAX_CHECK_RUNS_PER_TICK,
+    check_run,
+    outdated,
+    request_id,
+    signature,
+)
+from qb_pipeline.defs.quickbooks.checks.freshness import (
     CHECKED_KEYS,
     Freshness,
     FreshnessThresholds,
     freshness_of,
-    utcnow,
 )
-from qb_pipeline.defs.quickbooks.health_checks import (
-    HEALTH_CHECKS_JOB,
-    MAX_CHECK_RUNS_PER_TICK,
-    check_run,
-    outdated,
-    quickbooks_health_checks_job,
-    request_id,
-    signature,
-)
-from qb_pipeline.defs.quickbooks.jobs import quickbooks_sync_job
-from qb_pipeline.defs.quickbooks.partitions import ORGANIZATIONS
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
 from qb_pipeline.defs.quickbooks.schedules import TRIGGER_TAG, sync_in_progress
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.sensor_kit import (
+    Clock,
+    read_cursor_json,
+    utcnow,
+    write_cursor_json,
+)
 
 SENSOR_NAME = "quickbooks_freshness"
 EVALUATION_SECONDS = 300
 TRIGGER = "freshness"
 # What makes a new evaluation worth reporting (besides pass/fail and severity).
 SIGNATURE = ("state", "last_success_at", "connection_status")
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def _cursor(cursor: str | None) -> tuple[dict[str, datetime], dict[str, str]]:
     """Catch-up syncs requested (moment per organization) and check runs requested (outcome
     signature per partition and check)."""
     try:
-        saved = json.loads(cursor) if cursor else {}
+        saved = read_cursor_json(cursor) or {}
         catch_up = {org: datetime.fromisoformat(at) for org, at in saved["catch_up"].items()}
         return catch_up, dict(saved.get("checks", {}))
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -204,7 +207,7 @@ def build_freshness_sensor(
         }
         return SensorResult(
             run_requests=requests,
-            cursor=json.dumps({"catch_up": catch_up, "checks": checks}, sort_keys=True),
+            cursor=write_cursor_json({"catch_up": catch_up, "checks": checks}),
         )
 
     return quickbooks_freshness

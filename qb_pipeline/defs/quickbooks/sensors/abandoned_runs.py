@@ -17,9 +17,9 @@ from dagster import (
     sensor,
 )
 
-from qb_pipeline.defs.quickbooks.abandoned_runs import fail_abandoned_runs
-from qb_pipeline.defs.quickbooks.resources import QuickBooksIntegration
-from qb_pipeline.defs.quickbooks.sensor_interval import sensor_interval_seconds
+from qb_pipeline.defs.abandoned_runs import fail_abandoned_runs
+from qb_pipeline.defs.resources import QuickBooksIntegration
+from qb_pipeline.defs.sensor_kit import sensor_interval_seconds
 
 SENSOR_NAME = "quickbooks_abandoned_runs"
 

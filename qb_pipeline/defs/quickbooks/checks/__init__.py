@@ -1,0 +1,1 @@
+"""Per-organization asset checks on the QuickBooks import: freshness and refresh-token health."""
