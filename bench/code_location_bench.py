@@ -38,8 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qb_pipeline.goals.definition import GoalDefinition  # noqa: E402
 from qb_pipeline.goals.lines import line_groups  # noqa: E402
-from qb_pipeline.goals.model import GoalDefinition  # noqa: E402
 from qb_pipeline.sandbox import CHART  # noqa: E402
 
 TARGET_SECONDS = 3.5

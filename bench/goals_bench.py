@@ -37,9 +37,9 @@ from cryptography.fernet import Fernet
 from qb_pipeline.config import load_settings
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.goals.compute import compute
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.lines import line_groups
 from qb_pipeline.goals.loader import load_goals
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import add_months
 from qb_pipeline.goals.store import GoalStore
 from qb_pipeline.goals.validate import validate_loaded

@@ -183,7 +183,7 @@ def _services(settings: Settings, emulator_url: str) -> Iterator[tuple[str, str]
 
 def _apply_goal_files(service: IntegrationService) -> None:
     """The example goals of goal_models/demo, applied into the store as file-managed goals."""
-    from qb_pipeline.goals.commands import apply_goal_files
+    from qb_pipeline.cli.goals import apply_goal_files
 
     goals_dir = Path(os.environ.get("QBP_GOALS_DIR") or "goal_models")
     click.echo(f"\nApplying the goal files of {goals_dir / DEMO_ORG} (qb-pipeline goals apply):")

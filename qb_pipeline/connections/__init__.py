@@ -21,7 +21,7 @@ from qb_pipeline.connections.errors import (
     SignInThrottled,
     StateMismatch,
 )
-from qb_pipeline.connections.models import (
+from qb_pipeline.connections.results import (
     AccessToken,
     AuditEntry,
     ConnectionStatus,

@@ -31,8 +31,8 @@ from qb_pipeline.connections.errors import (
     NotFound,
     PermissionDenied,
 )
-from qb_pipeline.connections.models import Membership
 from qb_pipeline.connections.orgs import membership as find_membership
+from qb_pipeline.connections.results import Membership
 
 TOKEN_PREFIX = "qbp_"
 PREFIX_SHOWN = 12  # characters of a token kept in clear to tell tokens apart ("qbp_Ab12Cd34")

@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any
 
 from qb_pipeline.connections.db import from_text, to_text, utcnow
-from qb_pipeline.connections.models import AuditEntry
+from qb_pipeline.connections.results import AuditEntry
 
 OK, REFUSED, FAILED, FORBIDDEN = "ok", "refused", "failed", "forbidden"
 SYSTEM_ACTOR = "system"

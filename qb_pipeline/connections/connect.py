@@ -29,13 +29,13 @@ from qb_pipeline.connections.errors import (
     StateMismatch,
 )
 from qb_pipeline.connections.locks import connection_lock
-from qb_pipeline.connections.models import (
+from qb_pipeline.connections.oauth_flow import IntuitOAuth, TokenRejected, TokenSet
+from qb_pipeline.connections.results import (
     CONNECTED,
     DISCONNECTED,
     Membership,
     Organization,
 )
-from qb_pipeline.connections.oauth_flow import IntuitOAuth, TokenRejected, TokenSet
 from qb_pipeline.connections.tokens import read_connection
 
 STATE_LIFETIME = timedelta(minutes=10)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from qb_pipeline.connections import audit
 from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import InvalidInput
-from qb_pipeline.connections.models import FREQUENCIES, IntegrationSettings, Membership
+from qb_pipeline.connections.results import FREQUENCIES, IntegrationSettings, Membership
 
 LOCAL_TIME_PATTERN = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 MAX_HISTORY_YEARS = 20

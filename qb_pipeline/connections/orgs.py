@@ -14,13 +14,13 @@ from qb_pipeline.connections.errors import (
     NotFound,
     PermissionDenied,
 )
-from qb_pipeline.connections.models import ROLES, Membership, Organization, User
 from qb_pipeline.connections.passwords import (
     check_password_rules,
     hash_password,
     needs_rehash,
     verify_password,
 )
+from qb_pipeline.connections.results import ROLES, Membership, Organization, User
 
 SLUG_PATTERN = re.compile(r"[a-z0-9-]{2,40}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+")

@@ -35,7 +35,8 @@ from qb_pipeline.connections import (
 from qb_pipeline.connections.crypto import cipher_from_settings
 from qb_pipeline.connections.db import open_db, prepare, transaction, utcnow
 from qb_pipeline.connections.errors import InvalidInput, NotConnected, SignInThrottled
-from qb_pipeline.connections.models import (
+from qb_pipeline.connections.oauth_flow import IntuitOAuth
+from qb_pipeline.connections.results import (
     CONNECTED,
     DISCONNECTED,
     NOT_CONNECTED,
@@ -48,7 +49,6 @@ from qb_pipeline.connections.models import (
     SyncRun,
     User,
 )
-from qb_pipeline.connections.oauth_flow import IntuitOAuth
 from qb_pipeline.connections.status import read_status
 
 ADMIN = "admin"

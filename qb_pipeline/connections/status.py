@@ -6,7 +6,7 @@ import sqlite3
 
 from qb_pipeline.connections import integration_settings, sync_log
 from qb_pipeline.connections.db import from_text
-from qb_pipeline.connections.models import (
+from qb_pipeline.connections.results import (
     NOT_CONNECTED,
     ConnectionStatus,
     Organization,

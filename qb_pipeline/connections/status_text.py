@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from qb_pipeline.connections.models import ConnectionStatus
+from qb_pipeline.connections.results import ConnectionStatus
 
 
 def _when(moment: datetime | None) -> str:

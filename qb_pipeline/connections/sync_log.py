@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import InvalidInput
-from qb_pipeline.connections.models import Dataset, SyncRun
+from qb_pipeline.connections.results import Dataset, SyncRun
 
 if TYPE_CHECKING:
     from dagster import AssetExecutionContext, AssetKey, DagsterInstance

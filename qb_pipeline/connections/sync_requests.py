@@ -18,7 +18,7 @@ from typing import Any
 from qb_pipeline.connections import audit
 from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import IntegrationError
-from qb_pipeline.connections.models import SyncRun
+from qb_pipeline.connections.results import SyncRun
 
 QUEUED = "queued"
 NOT_SUBMITTED = "not_submitted"

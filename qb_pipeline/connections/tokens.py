@@ -32,13 +32,13 @@ from qb_pipeline.connections.errors import (
     RefreshFailed,
 )
 from qb_pipeline.connections.locks import connection_lock
-from qb_pipeline.connections.models import (
+from qb_pipeline.connections.oauth_flow import IntuitOAuth, TokenRejected, TokenSet
+from qb_pipeline.connections.results import (
     CONNECTED,
     REAUTHORIZATION_REQUIRED,
     AccessToken,
     Organization,
 )
-from qb_pipeline.connections.oauth_flow import IntuitOAuth, TokenRejected, TokenSet
 
 # Refresh when fewer than this remain, so a token handed out lasts through a request.
 REFRESH_MARGIN = timedelta(minutes=5)

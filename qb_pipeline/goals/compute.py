@@ -37,8 +37,8 @@ import duckdb
 import pyarrow as pa
 
 from qb_pipeline.goals.catalog import read_fiscal_year_start_month
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.marts import existing_marts, relations
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import calendar_rows
 from qb_pipeline.goals.plan import GoalPlan, calendar_table, line_parts_table, plan_goals
 from qb_pipeline.goals.sqlfiles import run_script, sql_text

@@ -22,8 +22,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from qb_pipeline.goals.catalog import Catalog
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.loader import parse_goal
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.problems import ERROR, FieldIssue, show
 from qb_pipeline.goals.store import GoalChange, GoalStore, diff
 from qb_pipeline.goals.validate import data_issues

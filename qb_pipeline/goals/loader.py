@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.problems import ERROR, FieldIssue, Problem, goal_label, listing, show
 from qb_pipeline.goals.rules import rule_issues
 

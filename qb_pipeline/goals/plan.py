@@ -18,9 +18,9 @@ from functools import lru_cache
 
 import pyarrow as pa
 
+from qb_pipeline.goals.definition import FormulaItem, GoalDefinition
 from qb_pipeline.goals.formula import FormulaError, Ratio, compile_formula
 from qb_pipeline.goals.lines import AGGREGATION_BY_DATASET, all_line_parts
-from qb_pipeline.goals.model import FormulaItem, GoalDefinition
 
 # goal_key (the goal's position) joins the tables: integer keys hash and group far faster
 # than the text ids, which only come back at the end.

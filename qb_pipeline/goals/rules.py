@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.formula import FormulaError, compile_formula
 from qb_pipeline.goals.lines import BALANCE_SHEET, PROFIT_AND_LOSS, line_groups
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import is_period_start, period_starts_near
 from qb_pipeline.goals.problems import FieldIssue, listing, show
 

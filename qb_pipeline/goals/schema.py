@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.definition import GoalDefinition
 
 SCHEMA_ID = "https://github.com/qb-goals/qb-goals/goal_models/schema/goal.schema.json"
 SCHEMA_FILE = Path("schema") / "goal.schema.json"
@@ -31,7 +31,7 @@ def goal_file_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "QuickBooks Goal file",
         "description": "One QuickBooks Goal, or a list of them. Generated from "
-        "qb_pipeline/goals/model.py by `qb-pipeline goals schema`; see goal_models/README.md.",
+        "qb_pipeline/goals/definition.py by `qb-pipeline goals schema`; see goal_models/README.md.",
         **schema,
     }
 

@@ -35,7 +35,7 @@ from typing import Any
 from qb_pipeline.connections import events
 from qb_pipeline.connections.db import from_text, open_db, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import NotFound
-from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.definition import GoalDefinition
 
 ACTIVE, ARCHIVED, NEEDS_REVIEW = "active", "archived", "needs_review"
 STATES = (ACTIVE, ARCHIVED, NEEDS_REVIEW)

@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 
 from qb_pipeline.goals.catalog import Catalog, load_catalog
+from qb_pipeline.goals.definition import AccountRef, GoalDefinition
 from qb_pipeline.goals.lines import CLASSIFICATIONS_BY_DATASET, available_lines, line_parts
 from qb_pipeline.goals.loader import LoadResult, SourcedGoal, load_goals
-from qb_pipeline.goals.model import AccountRef, GoalDefinition
 from qb_pipeline.goals.problems import ERROR, WARNING, FieldIssue, Problem, listing, show
 from qb_pipeline.goals.rules import period_issues
 

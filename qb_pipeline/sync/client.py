@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from qb_pipeline.connections import IntegrationService, NotConnected, ReauthorizationRequired
-from qb_pipeline.connections.models import REAUTHORIZATION_REQUIRED
+from qb_pipeline.connections.results import REAUTHORIZATION_REQUIRED
 from qb_pipeline.quickbooks import QuickBooksClient, shared_limiter
 
 

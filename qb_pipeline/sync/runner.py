@@ -62,6 +62,7 @@ def sync_org(
     from qb_pipeline.defs.instance import open_instance, process_tags
     from qb_pipeline.defs.jobs import QUICKBOOKS_SYNC
     from qb_pipeline.defs.partitions import ensure_partition
+    from qb_pipeline.defs.quickbooks.sensors.failures import step_failure_message
 
     settings = settings or load_settings()
     service = IntegrationService(settings)
@@ -100,7 +101,7 @@ def sync_org(
         ]
         if not result.success:
             _record_failure(service, instance, run_id, result.all_events, failures)
-    message = _failure_message(failures[0]) if failures else None
+    message = step_failure_message(failures[0]) if failures else None
     return SyncOutcome(
         org_slug=org_slug,
         run_id=run_id,
@@ -128,16 +129,6 @@ def _record_failure(
     if run is None or not ended:
         return
     record_failed_sync(service, instance, run, failure_reason(ended[-1], failures))
-
-
-def _failure_message(event) -> str:  # noqa: ANN001 - a DagsterEvent of a step failure
-    data = event.step_failure_data
-    if data.user_failure_data is not None and data.user_failure_data.description:
-        return data.user_failure_data.description
-    error = data.error
-    while error is not None and error.cause is not None and "DagsterExecution" in error.cls_name:
-        error = error.cause
-    return error.message.strip() if error is not None else "the step failed"
 
 
 class _Watcher:
@@ -203,8 +194,10 @@ class _Watcher:
             self._done += 1
             self._emit("step_succeeded", step, "done")
         elif kind == DagsterEventType.STEP_FAILURE:
+            from qb_pipeline.defs.quickbooks.sensors.failures import step_failure_message
+
             self._done += 1
-            self._emit("step_failed", step, _failure_message(event))
+            self._emit("step_failed", step, step_failure_message(event))
         elif kind == DagsterEventType.STEP_SKIPPED:
             self._done += 1
         elif kind == DagsterEventType.ENGINE_EVENT and "blocked by limit for pool" in (

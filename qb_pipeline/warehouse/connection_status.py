@@ -14,8 +14,8 @@ from typing import Any
 
 import duckdb
 
-from qb_pipeline.connections.models import CONNECTION_STATES, NOT_CONNECTED, ConnectionStatus
-from qb_pipeline.warehouse.models import model
+from qb_pipeline.connections.results import CONNECTION_STATES, NOT_CONNECTED, ConnectionStatus
+from qb_pipeline.warehouse.model_files import model
 from qb_pipeline.warehouse.transform import run_model
 
 TABLE = "qbo.connection_status"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import duckdb
 
-from qb_pipeline.warehouse.models import SqlModel, comment_statements, load_models
+from qb_pipeline.warehouse.model_files import SqlModel, comment_statements, load_models
 
 
 class WarehouseNotReady(RuntimeError):

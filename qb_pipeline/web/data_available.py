@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from qb_pipeline.connections.models import Dataset
+from qb_pipeline.connections.results import Dataset
 
 # dataset -> (label, relation, date column); reports are monthly, dated by their months.
 REPORTS = {

@@ -21,8 +21,8 @@ from typing import Any
 from qb_pipeline.config import Settings
 from qb_pipeline.connections.service import IntegrationService
 from qb_pipeline.goals import editing
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.editing import GoalRefused
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.problems import FieldIssue, show
 from qb_pipeline.goals.store import GoalChange, GoalStore, StoredGoal
 from qb_pipeline.sync.launcher import Submission, submit_goals_run

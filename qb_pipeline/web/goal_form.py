@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qb_pipeline.goals.catalog import Catalog
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.lines import (
     BALANCE_SHEET,
     CLASSIFICATIONS_BY_DATASET,
@@ -26,7 +27,6 @@ from qb_pipeline.goals.lines import (
     PROFIT_AND_LOSS,
     available_lines,
 )
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.problems import FieldIssue
 from qb_pipeline.goals.store import definition_data
 

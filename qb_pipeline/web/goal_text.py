@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.store import FieldChange, definition_data
 from qb_pipeline.web.goal_chart import format_amount
 from qb_pipeline.web.goal_form import DATASET_LABELS, GRAINS, WINDOWS

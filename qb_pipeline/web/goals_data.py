@@ -25,7 +25,7 @@ from qb_pipeline.config import Settings
 from qb_pipeline.goals import values
 from qb_pipeline.goals.catalog import Catalog, load_catalog
 from qb_pipeline.goals.compute import LatestValue, preview
-from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.store import (
     ACTIVE,
     ARCHIVED,

@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from qb_pipeline.connections.errors import NotConnected
-from qb_pipeline.connections.models import DISCONNECTED, NOT_CONNECTED, Membership
+from qb_pipeline.connections.results import DISCONNECTED, NOT_CONNECTED, Membership
 from qb_pipeline.web.auth import signed_in_email
 from qb_pipeline.web.csrf import checked_form
 from qb_pipeline.web.goal_chart import format_amount

@@ -28,7 +28,7 @@ from qb_pipeline.connections.errors import (
     NotFound,
     StateMismatch,
 )
-from qb_pipeline.connections.models import (
+from qb_pipeline.connections.results import (
     CONNECTED,
     ERROR,
     FREQUENCIES,

@@ -32,8 +32,8 @@ from qb_pipeline.config import Settings
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.defs.instance import dagster_home, open_instance
 from qb_pipeline.defs.quickbooks.sensors.connection import SENSOR_NAME
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.loader import load_goals
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.store import GoalStore
 from tests.connections.conftest import ADMIN, EDITOR, add_team, connect_company
 

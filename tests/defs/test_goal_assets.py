@@ -18,8 +18,8 @@ from qb_pipeline.defs import defs
 from qb_pipeline.defs.instance import open_instance
 from qb_pipeline.defs.keys import GOAL_ASSETS, GOAL_CATALOG, GOAL_VALUE_HISTORY, GOAL_VALUES
 from qb_pipeline.goals.catalog import read_fiscal_year_start_month
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.loader import load_goals
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.periods import month_end
 from qb_pipeline.goals.store import GoalStore
 from qb_pipeline.sandbox import DEMO_CLIENT_ID

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.store import GoalStore
 from qb_pipeline.sync.runner import sync_org
 from tests.conftest import TEST_TODAY

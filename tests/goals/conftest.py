@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from qb_pipeline.goals.compute import compute
-from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.definition import GoalDefinition
 from tests.goals.company import ORG, add_beta, build_marts
 
 

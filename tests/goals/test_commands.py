@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
+from qb_pipeline.cli.goals import goals
 from qb_pipeline.config import load_settings
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.goals.commands import goals
 from qb_pipeline.goals.schema import schema_text
 from qb_pipeline.goals.store import GoalStore
 from tests.connections.conftest import ADMIN, EDITOR, VIEWER, add_team, connect_company

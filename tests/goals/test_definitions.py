@@ -8,8 +8,8 @@ import duckdb
 import pytest
 import yaml
 
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.loader import load_goals, parse_goal
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.validate import validate_paths
 
 REVENUE = """\

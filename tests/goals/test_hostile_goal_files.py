@@ -14,9 +14,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from qb_pipeline.goals.commands import goals
+from qb_pipeline.cli.goals import goals
+from qb_pipeline.goals.definition import MAX_AMOUNT
 from qb_pipeline.goals.loader import ALIAS_NODES_LIMIT, MAX_FILE_BYTES, load_file, load_goals
-from qb_pipeline.goals.model import MAX_AMOUNT
 from tests.goals.conftest import goal, line
 from tests.goals.hostile import alias_bomb
 

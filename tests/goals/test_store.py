@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 
 from qb_pipeline.config import load_settings
 from qb_pipeline.connections import IntegrationService, NotFound
-from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.store import GoalConflict, GoalNotFound, GoalStore
 from tests.connections.conftest import ADMIN, EDITOR, add_team
 

@@ -17,7 +17,7 @@ from qb_pipeline.defs.keys import GOAL_VALUES, PNL_BY_DIMENSION_MART
 from qb_pipeline.defs.quickbooks.assets.sql_models import build_model_assets
 from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.compute import compute
-from qb_pipeline.goals.model import GoalDefinition
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.quickbooks import flatten_report
 from qb_pipeline.sources.quickbooks.helpers.periods import add_months, month_end
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qb_pipeline.goals.compute import documented_views
-from qb_pipeline.warehouse.models import (
+from qb_pipeline.warehouse.model_files import (
     ModelFileError,
     load_models,
     markdown_reference,

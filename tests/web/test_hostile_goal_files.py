@@ -14,7 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from qb_pipeline.goals.commands import goals
+from qb_pipeline.cli.goals import goals
 from qb_pipeline.goals.store import GoalStore
 from tests.goals.hostile import alias_bomb
 from tests.web.conftest import ORG, WebApp, connect, text_of

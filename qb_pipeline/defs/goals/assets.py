@@ -42,7 +42,7 @@ from dagster import (
 )
 
 from qb_pipeline.connections import IntegrationService
-from qb_pipeline.connections.models import DISCONNECTED, REAUTHORIZATION_REQUIRED
+from qb_pipeline.connections.results import DISCONNECTED, REAUTHORIZATION_REQUIRED
 from qb_pipeline.defs.goals.checks import (
     all_computed_result,
     existence_result,

@@ -34,8 +34,8 @@ from dagster import (
 from qb_pipeline.defs.keys import GOAL_VALUES
 from qb_pipeline.defs.partitions import organizations
 from qb_pipeline.goals.compute import LatestValue
+from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.lines import BALANCE_SHEET, PROFIT_AND_LOSS, line_parts
-from qb_pipeline.goals.model import GoalDefinition
 from qb_pipeline.goals.problems import ERROR, FieldIssue
 
 ALL_GOALS_COMPUTED = "all_goals_computed"

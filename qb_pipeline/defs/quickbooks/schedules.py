@@ -40,7 +40,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from qb_pipeline.connections import IntegrationSettings
-from qb_pipeline.connections.models import CONNECTED
+from qb_pipeline.connections.results import CONNECTED
 from qb_pipeline.connections.sync_slots import latest_slot, run_key
 from qb_pipeline.defs.abandoned_runs import UNFINISHED_RUN_STATUSES, process_gone, run_process
 from qb_pipeline.defs.jobs import quickbooks_sync_job

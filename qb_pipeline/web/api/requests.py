@@ -22,7 +22,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from qb_pipeline.connections.models import Membership
+from qb_pipeline.connections.results import Membership
 from qb_pipeline.web.api.errors import ApiError, Problem, not_visible
 from qb_pipeline.web.csrf import csrf_token
 

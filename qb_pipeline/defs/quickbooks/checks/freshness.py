@@ -51,7 +51,7 @@ from dagster import (
 )
 
 from qb_pipeline.connections import ConnectionStatus
-from qb_pipeline.connections.models import CONNECTED, NOT_CONNECTED, REAUTHORIZATION_REQUIRED
+from qb_pipeline.connections.results import CONNECTED, NOT_CONNECTED, REAUTHORIZATION_REQUIRED
 from qb_pipeline.defs.keys import GOAL_VALUES as GOAL_VALUES_KEY
 from qb_pipeline.defs.quickbooks.checks.check_runs import (
     OrganizationCheckOutcome,

@@ -35,7 +35,7 @@ from dagster import (
 )
 
 from qb_pipeline.connections import ConnectionStatus
-from qb_pipeline.connections.models import CONNECTED, NOT_CONNECTED, REAUTHORIZATION_REQUIRED
+from qb_pipeline.connections.results import CONNECTED, NOT_CONNECTED, REAUTHORIZATION_REQUIRED
 from qb_pipeline.defs.keys import CONNECTION_STATUS
 from qb_pipeline.defs.quickbooks.checks.check_runs import (
     OrganizationCheckOutcome,

@@ -67,7 +67,7 @@ def failure_reason(failure_event: DagsterEvent, step_failures: list[DagsterEvent
     run's own failure message."""
     if step_failures:
         event = step_failures[0]
-        text = _step_message(event)
+        text = step_failure_message(event)
         reason = f"{event.step_key}: {text}" if event.step_key else text
     else:
         data = failure_event.event_specific_data
@@ -79,7 +79,8 @@ def failure_reason(failure_event: DagsterEvent, step_failures: list[DagsterEvent
     return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 1] + "…"
 
 
-def _step_message(event: DagsterEvent) -> str:
+def step_failure_message(event: DagsterEvent) -> str:
+    """What a failed step said: its Failure's description, else its error's message."""
     data = event.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return data.user_failure_data.description

@@ -34,7 +34,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from qb_pipeline.connections import ConnectionStatus
-from qb_pipeline.connections.models import CONNECTED
+from qb_pipeline.connections.results import CONNECTED
 from qb_pipeline.defs.jobs import (
     HEALTH_CHECKS_JOB,
     quickbooks_health_checks_job,

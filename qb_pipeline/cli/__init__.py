@@ -628,8 +628,8 @@ def tokens_revoke(token_id: int, org_slug: str, actor: str) -> None:
 
 
 def _register_goals() -> None:
-    # commands.py imports only click at module level, so `qb-pipeline --help` stays fast.
-    from qb_pipeline.goals.commands import goals
+    # cli/goals.py imports only click at module level, so `qb-pipeline --help` stays fast.
+    from qb_pipeline.cli.goals import goals
 
     main.add_command(goals)
 

@@ -12,8 +12,8 @@
 Every change goes through the same gate as the web app (IntegrationService.goal_editor: an
 editor or admin, a connected company), is checked against the imported data
 (goals/editing.py), stored with its version and event (goals/store.py), and then asks
-Dagster for a goals run (launcher.py); the values follow without anyone launching anything.
-The group is registered in qb_pipeline/cli.py with `main.add_command(goals)`.
+Dagster for a goals run (sync/launcher.py); the values follow without anyone launching anything.
+The group is registered in cli/__init__.py with `main.add_command(goals)`.
 """
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ def apply_goal_files(
 
 def _definition_options(required: bool):
     """The options that describe a goal; `required` for create, all optional for update."""
-    from qb_pipeline.goals.model import Basis, Dataset, Direction, Grain, Window
+    from qb_pipeline.goals.definition import Basis, Dataset, Direction, Grain, Window
 
     def choice(literal: Any) -> click.Choice:
         return click.Choice(list(literal.__args__))
