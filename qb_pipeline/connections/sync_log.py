@@ -193,7 +193,7 @@ def closes_here(context: AssetExecutionContext, key: AssetKey) -> bool:
     the raw step's (a UI materialization of some raw tables)."""
     selection = context.run.asset_selection
     path = tuple(key.path)
-    selected = {tuple(selected.path) for selected in selection or ()}
+    selected = {tuple(asset_key.path) for asset_key in selection or ()}
     if not selected:  # the whole job (a job run records an empty selection, not None)
         return path == SERVING_PATH
     for closing in (SERVING_PATH, FINISHING_PATH):

@@ -170,9 +170,11 @@ class Cursor:
 def read_cursor(cursor: str | None) -> Cursor:
     """The previous evaluation's cursor. Missing: from the log's start. The older per-
     organization cursor, or an unreadable one: after the newest event (last_event_id None)."""
-    saved = read_cursor_json(cursor)
-    if saved == {}:
+    if not cursor:
         return Cursor(0, {})
+    saved = read_cursor_json(cursor)
+    if saved is None:
+        return Cursor(None, {})
     try:
         pending = {org: Change(**change) for org, change in saved.get("pending", {}).items()}
         return Cursor(int(saved["last_event_id"]), pending)
