@@ -24,14 +24,14 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-from cryptography.fernet import Fernet
+from queued_deployment import queued_deployment  # beside this file (bench/)
 
-from qb_pipeline.config import Settings, load_settings
+from qb_pipeline.config import Settings
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.goals import editing
 from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.store import GoalStore
-from qb_pipeline.sandbox import EmulatorSettings, free_port, start_in_thread
+from qb_pipeline.sandbox import EmulatorSettings, start_in_thread
 from qb_pipeline.sandbox.testing.consent import callback_params, consent
 from qb_pipeline.sync.dagster_dev import DagsterDev
 from qb_pipeline.sync.launcher import submit_goals_run
@@ -81,18 +81,7 @@ def main() -> None:
         EmulatorSettings(seed=7, size="small", today=TODAY, limits_enabled=False)
     )
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "QBP_HOME": str(Path(tmp) / "qbp-home"),
-            "QBP_SECRET_KEY": Fernet.generate_key().decode(),
-            "QBO_ENVIRONMENT": "emulator",
-            "QBO_EMULATOR_URL": emulator.url,
-            # The sensors stay out of the way: the launcher's submission is what is measured.
-            "QBP_SENSOR_INTERVAL_SECONDS": "3600",
-            "DAGSTER_GRPC_TIMEOUT_SECONDS": "300",
-        }
-        os.environ.update(env)
-        port = free_port()
-        settings = load_settings({**env, "QBP_DAGSTER_URL": f"http://127.0.0.1:{port}"})
+        env, settings, port = queued_deployment(Path(tmp), emulator.url)
         service = IntegrationService(settings)
         service.create_org(ORG, "Bench Inc.")
         service.add_user(EDITOR, ORG, "admin", "bench-password-1")
@@ -123,7 +112,7 @@ def measure(
     """Seconds from each save to its values, and (moment saved, run id) of each run."""
     store = GoalStore(service.db_path)
     realm = service.status(ORG).realm_id
-    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+    with duckdb.connect(str(settings.serving_path(ORG)), read_only=True) as con:
         catalog = load_catalog(con, ORG, realm)
     samples, runs = [], []
     for n in range(count):
@@ -143,7 +132,7 @@ def measure(
         )
         assert submission.submitted, submission.problem
         runs.append((saved_at, submission.run_id or ""))
-        while not visible(settings.serving_path, change.goal.goal_id, change.goal.version):
+        while not visible(settings.serving_path(ORG), change.goal.goal_id, change.goal.version):
             if time.perf_counter() - saved > DEADLINE_SECONDS:
                 raise SystemExit(f"goal {n}: no values after {DEADLINE_SECONDS:.0f} s")
             time.sleep(POLL_SECONDS)  # the polling period, not a wait for something to happen

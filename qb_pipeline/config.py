@@ -7,6 +7,7 @@ or the bundled emulator by configuration alone. See the table in the README.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,18 @@ DEMO_CLIENT_SECRET = "qbp-demo-secret"  # a public demo credential of the emulat
 
 class ConfigError(ValueError):
     """A configuration value is missing or invalid; the message names the variable."""
+
+
+# Organization slugs (connections/orgs.py) are a-z, 0-9 and '-': safe as file names, and
+# checked again here because they become paths.
+_ORG_SLUG = re.compile(r"[a-z0-9-]{1,64}")
+
+
+def org_slug_checked(org_id: str) -> str:
+    """`org_id` if it is an organization slug; ValueError naming it otherwise."""
+    if not _ORG_SLUG.fullmatch(org_id or ""):
+        raise ValueError(f"organization slug {org_id!r} must use a-z, 0-9 and '-' only")
+    return org_id
 
 
 @dataclass(frozen=True)
@@ -95,17 +108,36 @@ class Settings:
     def control_db_path(self) -> Path:
         return self.home / "control.sqlite3"
 
-    @property
-    def warehouse_path(self) -> Path:
-        return self.home / "warehouse.duckdb"
+    # One warehouse file per organization (docs/decisions.md, "One DuckDB file per
+    # organization"): DuckDB allows one writing process per file, so organizations' syncs run
+    # in parallel only when each writes its own file; and a file that holds one organization's
+    # rows is a serving copy its BI users can have without seeing anyone else's.
+
+    def org_dir(self, org_id: str) -> Path:
+        """The folder of `org_id`'s warehouse and dlt state."""
+        return self.home / "orgs" / org_slug_checked(org_id)
+
+    def warehouse_path(self, org_id: str) -> Path:
+        """The DuckDB file `org_id`'s syncs write (nobody else reads it)."""
+        return self.org_dir(org_id) / "warehouse.duckdb"
+
+    def serving_path(self, org_id: str) -> Path:
+        """`org_id`'s serving copy: the read-only file its BI users and the app read."""
+        return self.serving_dir / f"{org_slug_checked(org_id)}.duckdb"
+
+    def dlt_dir(self, org_id: str) -> Path:
+        """Where dlt keeps `org_id`'s pipelines' state, beside the file it loads into."""
+        return self.org_dir(org_id) / "dlt"
 
     @property
-    def serving_path(self) -> Path:
-        return self.home / "serving.duckdb"
+    def serving_dir(self) -> Path:
+        return self.home / "serving"
 
     @property
-    def dlt_dir(self) -> Path:
-        return self.home / "dlt"
+    def catalog_path(self) -> Path:
+        """The operator's cross-organization catalog: a DuckDB init script that attaches
+        every organization's serving copy read-only (warehouse/catalog.py)."""
+        return self.home / "catalog.sql"
 
     def __repr__(self) -> str:
         # Never print secrets, even by accident in a traceback or a log line.

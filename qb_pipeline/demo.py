@@ -85,16 +85,17 @@ def run_demo(seed: int, size: str, today: date | None, keep_running: bool) -> No
         click.echo("")
         for line in status_lines(service.status(DEMO_ORG)):
             click.echo(f"  {line}")
-        _show_imported(settings.serving_path)
+        serving = settings.serving_path(DEMO_ORG)
+        _show_imported(serving)
         with _services(settings, emulator.url) as (dagster_url, web_url):
             live = replace(settings, dagster_url=dagster_url)
             _apply_goal_files(IntegrationService(live))
             _goal_through_the_api(service, web_url)
-            _show_goals(settings.serving_path)
+            _show_goals(serving)
             click.echo(
                 f"\nThe Dagster UI (runs, assets, sensors): {dagster_url}\n"
                 f"The web app: {web_url} (sign in as {DEMO_ADMIN}, password in {password})\n"
-                f"BI tools read the serving copy: duckdb -readonly {settings.serving_path}"
+                f"BI tools read the serving copy: duckdb -readonly {serving}"
             )
             if keep_running:
                 click.echo("Serving until Ctrl-C.")

@@ -50,7 +50,7 @@ def test_demo_connects_syncs_and_can_run_again(tmp_path):
             break
     else:
         raise AssertionError(f"no goal status in:\n{goals}")
-    assert (tmp_path / ".qbp" / "serving.duckdb").exists()
+    assert (tmp_path / ".qbp" / "serving" / "demo.duckdb").exists()
     home = tmp_path / ".qbp"
     assert (home / "control.sqlite3").exists()
     assert (home / "secret.key").stat().st_mode & 0o077 == 0

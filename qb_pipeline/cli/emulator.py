@@ -9,6 +9,28 @@ import click
 
 from qb_pipeline.cli.options import with_emulator_options
 
+MAX_LOAD_TEST_COMPANIES = 1000  # the emulator's LOAD_TEST_MAX (not imported: --help stays fast)
+
+
+class CompanyCount(click.ParamType):
+    """How many load-test companies: a whole number from 0 to 1000."""
+
+    name = "N"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            count = value
+        else:
+            text = str(value).strip()
+            count = int(text) if text.isascii() and text.isdigit() else -1
+        if not 0 <= count <= MAX_LOAD_TEST_COMPANIES:
+            self.fail(
+                f"{value!r} is not a whole number from 0 to {MAX_LOAD_TEST_COMPANIES}", param, ctx
+            )
+        return count
+
 
 @click.group()
 def sandbox() -> None:
@@ -31,6 +53,12 @@ def sandbox() -> None:
     is_flag=True,
     help="Every refresh issues a new refresh token and the previous one fails at once.",
 )
+@click.option(
+    "--companies",
+    type=CompanyCount(),
+    default=0,
+    help="Also serve N small load-test companies (0 to 1000), after the usual ones.",
+)
 def sandbox_serve(
     host: str,
     port: int,
@@ -39,6 +67,7 @@ def sandbox_serve(
     today: date | None,
     limits: str,
     strict_rotation: bool,
+    companies: int,
 ) -> None:
     """Serve the emulator until interrupted."""
     from qb_pipeline.sandbox import EmulatorSettings, serve_forever
@@ -49,8 +78,12 @@ def sandbox_serve(
         today=today,
         limits_enabled=limits == "on",
         strict_rotation=strict_rotation,
+        companies=companies,
     )
-    click.echo(f"QuickBooks Online emulator on http://{host}:{port} (seed {seed}, size {size})")
+    extra = f", {companies} load-test companies" if companies else ""
+    click.echo(
+        f"QuickBooks Online emulator on http://{host}:{port} (seed {seed}, size {size}{extra})"
+    )
     serve_forever(settings, host, port)
 
 

@@ -143,12 +143,12 @@ class ImportedData:
 
 
 @contextmanager
-def imported_data(settings: Settings) -> Iterator[ImportedData]:
-    """The serving copy (else the warehouse, before the first publish), opened read-only
+def imported_data(settings: Settings, org: str) -> Iterator[ImportedData]:
+    """`org`'s serving copy (else its warehouse, before the first publish), opened read-only
     for as short as possible: a command must never hold the file a sync writes."""
     import duckdb
 
-    for path in (settings.serving_path, settings.warehouse_path):
+    for path in (settings.serving_path(org), settings.warehouse_path(org)):
         if not path.exists():
             continue
         try:
@@ -163,14 +163,39 @@ def imported_data(settings: Settings) -> Iterator[ImportedData]:
             con.close()
         return
     yield ImportedData(
-        None, f"nothing has been imported yet (no warehouse.duckdb in {settings.home})"
+        None,
+        f"nothing has been imported yet (no warehouse.duckdb in {settings.org_dir(org)})",
     )
+
+
+class ImportedCatalogs:
+    """Each organization's catalog, read from its own imported data (one file at a time);
+    `notes` says, per organization asked for, where it was read from or why it was not."""
+
+    def __init__(self, settings: Settings, realm_ids: dict[str, str | None]) -> None:
+        self.settings = settings
+        self.realm_ids = realm_ids
+        self.notes: dict[str, str] = {}
+        self._catalogs: dict[str, Catalog | None] = {}
+
+    def __call__(self, org: str) -> Catalog | None:
+        from qb_pipeline.goals.catalog import load_catalog
+
+        if org not in self._catalogs:
+            with imported_data(self.settings, org) as data:
+                self.notes[org] = data.note
+                self._catalogs[org] = (
+                    load_catalog(data.con, org, self.realm_ids.get(org))
+                    if data.con is not None
+                    else None
+                )
+        return self._catalogs[org]
 
 
 def _catalog(settings: Settings, org: str, realm_id: str | None, verb: str) -> Catalog:
     from qb_pipeline.goals.catalog import load_catalog
 
-    with imported_data(settings) as data:
+    with imported_data(settings, org) as data:
         if data.con is None and data.busy:
             raise _Refused(verb, [f"{data.note}; try again when the running sync has finished"])
         if data.con is None:
@@ -197,8 +222,8 @@ def validate(paths: tuple[Path, ...], goals_dir: Path) -> None:
     from qb_pipeline.goals.validate import validate_loaded
 
     loaded = load_goals(list(paths) or [goals_dir])
-    with imported_data(load_settings()) as data:
-        report, note = validate_loaded(loaded, data.con), data.note
+    catalogs = ImportedCatalogs(load_settings(), {})
+    report = validate_loaded(loaded, catalog_of=catalogs)
     for problem in report.problems:
         click.echo(str(problem), err=True)
     rejected = len({(p.file, p.goal) for p in report.errors if p.goal is not None})
@@ -207,10 +232,18 @@ def validate(paths: tuple[Path, ...], goals_dir: Path) -> None:
         f"{len(report.goals)} valid, {len(report.errors)} error(s), "
         f"{len(report.warnings)} warning(s)"
     )
-    if report.checked_data:
-        summary += f"; checked against the imported data in {note}"
-    else:
-        summary += f"; checked against the schema only: {note}"
+    checked = sorted(org for org in catalogs.notes if catalogs(org) is not None)
+    unchecked = sorted(org for org in catalogs.notes if org not in checked)
+    if checked:
+        summary += "; checked against the imported data in " + ", ".join(
+            catalogs.notes[org] for org in checked
+        )
+    if unchecked:
+        summary += "; checked against the schema only: " + "; ".join(
+            f"{org}: {catalogs.notes[org]}" for org in unchecked
+        )
+    elif not checked:
+        summary += "; checked against the schema only (no goal to check against data)"
     click.echo(summary)
     if report.errors:
         raise SystemExit(1)
@@ -260,7 +293,6 @@ def apply_goal_files(
     plan and the changes made (None for a dry run). The demo applies its goals with it."""
     from qb_pipeline.connections.errors import IntegrationError
     from qb_pipeline.goals import apply
-    from qb_pipeline.goals.catalog import load_catalog
     from qb_pipeline.goals.store import GoalStore
 
     settings = service.config
@@ -277,14 +309,13 @@ def apply_goal_files(
             click.echo(f"{org}/{change.goal.goal_id}: {change.change.replace('_', ' ')}", err=True)
         return None
 
-    with imported_data(settings) as data:
-
-        def catalog_of(org: str) -> Catalog | None:
-            return load_catalog(data.con, org, realms.get(org)) if data.con is not None else None
-
-        planned = apply.plan(
-            paths, goals_dir, store, catalog_of=catalog_of, blocked_reason=blocked_reason
-        )
+    planned = apply.plan(
+        paths,
+        goals_dir,
+        store,
+        catalog_of=ImportedCatalogs(settings, realms),
+        blocked_reason=blocked_reason,
+    )
     for problem in planned.problems:
         click.echo(str(problem), err=True)
     for line in planned.lines():
@@ -564,7 +595,7 @@ def list_command(org_slug: str, state: str, as_json: bool) -> None:
     service = _service()
     realm_id = service.status(org_slug).realm_id
     stored = GoalStore(service.db_path).list(org_slug, None if state == "all" else [state])
-    with imported_data(service.config) as data:
+    with imported_data(service.config, org_slug) as data:
         latest = values.latest(data.con, org_slug, realm_id) if data.con is not None else {}
     if as_json:
         rows = [{**g.to_dict(), "latest": _latest_dict(latest.get(g.goal_id))} for g in stored]
@@ -602,7 +633,7 @@ def show(goal_id: str, org_slug: str, as_json: bool) -> None:
     store = GoalStore(service.db_path)
     goal = store.get(org_slug, goal_id)
     history = store.history(org_slug, goal_id)
-    with imported_data(service.config) as data:
+    with imported_data(service.config, org_slug) as data:
         periods = values.periods(data.con, org_slug, realm_id, goal_id) if data.con else []
     if as_json:
         click.echo(json.dumps({

@@ -32,4 +32,16 @@ def warehouse_reference(target: Path | None) -> None:
     click.echo(f"{'Updated' if changed else 'Unchanged:'} {target}")
 
 
+@warehouse.command("catalog")
+def warehouse_catalog() -> None:
+    """Write $QBP_HOME/catalog.sql: every organization's serving copy attached read-only,
+    the marts of all of them as union views (for the operator, never for a tenant's BI)."""
+    from qb_pipeline.config import load_settings
+    from qb_pipeline.warehouse.catalog import write_catalog
+
+    path, organizations = write_catalog(load_settings())
+    click.echo(f"Wrote {path} ({organizations} organization(s)); open it with:")
+    click.echo(f"  duckdb -readonly -init {path}")
+
+
 # --- organizations, users and the QuickBooks connection -------------------------------------

@@ -9,8 +9,8 @@ check a run worker's health, and `qb-pipeline sync` runs its job in its own proc
 any launcher.
 
 So this module finds the process of every unfinished run and, when it is gone, marks the run
-failed ("interrupted: ..."), gives back its `duckdb_writer` slot and closes its sync-log
-entry as failed. The process is known from:
+failed ("interrupted: ...") and closes its sync-log entry as failed (its organization's
+writer lock went with its process). The process is known from:
 
 - the tags `qbp/host` and `qbp/pid` that `qb-pipeline sync` puts on its runs
   (instance.process_tags), on this machine only;
@@ -170,8 +170,8 @@ def find_abandoned(
 def fail_abandoned_runs(
     instance: DagsterInstance, service: IntegrationService | None, partition: str | None = None
 ) -> list[Abandoned]:
-    """Mark every unfinished run whose process is gone as failed, give back its writer slot
-    and close its sync-log entry (when `service` is given). Returns the runs failed."""
+    """Mark every unfinished run whose process is gone as failed and close its sync-log
+    entry (when `service` is given). Returns the runs failed."""
     from qb_pipeline.defs.jobs import QUICKBOOKS_SYNC
     from qb_pipeline.defs.quickbooks.sensors.failures import record_failed_sync
 
@@ -183,9 +183,6 @@ def fail_abandoned_runs(
         if run is None or run.is_finished:
             continue
         instance.report_run_failed(run, abandoned.reason)
-        storage = instance.event_log_storage
-        if storage.supports_global_concurrency_limits:
-            storage.free_concurrency_slots_for_run(run.run_id)
         if service is not None and run.job_name == QUICKBOOKS_SYNC:
             record_failed_sync(service, instance, run, abandoned.reason)
         failed.append(abandoned)

@@ -10,7 +10,7 @@ A goal with errors is left out of the computation; the others are not affected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +43,9 @@ class ValidationReport:
         return [s.goal for s in self.goals if s.goal.organization == org_id]
 
 
+CatalogOf = Callable[[str], Catalog | None]
+
+
 def validate_paths(
     paths: Iterable[Path | str],
     con: duckdb.DuckDBPyConnection | None = None,
@@ -52,23 +55,39 @@ def validate_paths(
     return validate_loaded(load_goals(paths), con, realm_ids)
 
 
+def catalogs_from(
+    con: duckdb.DuckDBPyConnection, realm_ids: Mapping[str, str | None] | None = None
+) -> CatalogOf:
+    """Each organization's catalog read from one connection (memoized)."""
+    catalogs: dict[str, Catalog] = {}
+
+    def catalog_of(org: str) -> Catalog:
+        if org not in catalogs:
+            catalogs[org] = load_catalog(con, org, (realm_ids or {}).get(org))
+        return catalogs[org]
+
+    return catalog_of
+
+
 def validate_loaded(
     loaded: LoadResult,
-    con: duckdb.DuckDBPyConnection | None,
+    con: duckdb.DuckDBPyConnection | None = None,
     realm_ids: Mapping[str, str | None] | None = None,
+    *,
+    catalog_of: CatalogOf | None = None,
 ) -> ValidationReport:
-    report = ValidationReport(
-        problems=list(loaded.problems), files=list(loaded.files), checked_data=con is not None
-    )
-    catalogs: dict[str, Catalog] = {}
+    """Check `loaded` against the imported data: each organization's catalog from
+    `catalog_of` (None for an organization: its data is not checked), or from `con`."""
+    if catalog_of is None and con is not None:
+        catalog_of = catalogs_from(con, realm_ids)
+    report = ValidationReport(problems=list(loaded.problems), files=list(loaded.files))
     for sourced in loaded.goals:
         goal = sourced.goal
         issues: list[FieldIssue] = []
-        if con is not None:
-            org = goal.organization
-            if org not in catalogs:
-                catalogs[org] = load_catalog(con, org, (realm_ids or {}).get(org))
-            issues = data_issues(goal, catalogs[org])
+        catalog = catalog_of(goal.organization) if catalog_of is not None else None
+        if catalog is not None:
+            report.checked_data = True
+            issues = data_issues(goal, catalog)
         for issue in issues:
             report.problems.append(
                 Problem(

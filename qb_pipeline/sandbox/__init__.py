@@ -20,6 +20,11 @@ The emulator imports nothing of the pipeline (qb_pipeline outside this package).
 
 from qb_pipeline.sandbox.accounting.companies import Company
 from qb_pipeline.sandbox.generate.chart import CHART, AccountSpec
+from qb_pipeline.sandbox.generate.company_builder import (
+    LOAD_TEST_MAX,
+    load_test_company_name,
+    load_test_realm_id,
+)
 from qb_pipeline.sandbox.oauth.backend import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -44,6 +49,7 @@ __all__ = [
     "DEMO_USER_EMAIL",
     "DEMO_USER_PASSWORD",
     "HARD_EXPIRY_SECONDS",
+    "LOAD_TEST_MAX",
     "REFRESH_TOKEN_SECONDS",
     "AccountSpec",
     "Company",
@@ -52,6 +58,8 @@ __all__ = [
     "RunningEmulator",
     "create_app",
     "free_port",
+    "load_test_company_name",
+    "load_test_realm_id",
     "serve_forever",
     "start_in_thread",
 ]

@@ -34,6 +34,16 @@ PARTITION_TAG = "dagster/partition"
 TRIGGER_TAG = "qbp/trigger"
 GOAL_EVENT_TAG = "qbp/goal_event"
 REQUESTED_BY_TAG = "qbp/requested_by"
+# On every sync run: the QuickBooks company it reads. The run queue allows one sync per
+# company at a time (dagster.yaml), since organizations connected to one company share its
+# rate limits.
+REALM_TAG = "qbp/realm"
+
+
+def realm_tag(realm_id: str | None) -> dict[str, str]:
+    """The tag naming a sync's company ({} while the organization has none)."""
+    return {REALM_TAG: realm_id} if realm_id else {}
+
 
 # Seconds a submission may take before the caller stops waiting for it (the sensors follow).
 SUBMIT_TIMEOUT_SECONDS = 10
@@ -65,9 +75,17 @@ def submit_goals_run(
     return _submit(settings, GOALS_JOB, tags)
 
 
-def submit_sync(settings: Settings, org_slug: str, *, requested_by: str) -> Submission:
-    """Queue a `quickbooks_sync` run of the organization's partition ("Sync now")."""
-    tags = {PARTITION_TAG: org_slug, TRIGGER_TAG: "sync_now", REQUESTED_BY_TAG: requested_by}
+def submit_sync(
+    settings: Settings, org_slug: str, *, requested_by: str, realm_id: str | None
+) -> Submission:
+    """Queue a `quickbooks_sync` run of the organization's partition ("Sync now") for its
+    company `realm_id`."""
+    tags = {
+        PARTITION_TAG: org_slug,
+        TRIGGER_TAG: "sync_now",
+        REQUESTED_BY_TAG: requested_by,
+        **realm_tag(realm_id),
+    }
     return _submit(settings, SYNC_JOB, tags)
 
 
@@ -108,7 +126,9 @@ def _short(error: BaseException) -> str:
 __all__ = [
     "GOAL_EVENT_TAG",
     "LOCATION_NAME",
+    "REALM_TAG",
     "Submission",
+    "realm_tag",
     "submit_goals_run",
     "submit_sync",
 ]

@@ -46,13 +46,15 @@ def describe(path: str, home: Path) -> str:
         relative = Path(path).resolve().relative_to(Path(home).resolve())
     except ValueError:
         return "a file"
-    top = relative.parts[0] if relative.parts else ""
-    if top.startswith("warehouse.duckdb"):
-        return "the warehouse"
-    if top.startswith(("serving.duckdb", ".serving.duckdb")):
-        return "the serving copy"
-    if top == "dlt":
-        return "dlt's load files"
+    parts = relative.parts
+    top = parts[0] if parts else ""
+    if top == "orgs" and len(parts) >= 3:  # orgs/<org>/warehouse.duckdb, orgs/<org>/dlt/...
+        if parts[2].startswith("warehouse.duckdb"):
+            return f"the warehouse of {parts[1]}"
+        if parts[2] == "dlt":
+            return f"dlt's load files of {parts[1]}"
+    if top == "serving" and len(parts) >= 2:  # serving/<org>.duckdb, .<org>.duckdb.<id>...
+        return f"the serving copy of {parts[1].lstrip('.').split('.duckdb')[0]}"
     if top == "dagster":
         return "Dagster's run storage"
     if top.startswith("control.sqlite3"):

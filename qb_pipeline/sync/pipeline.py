@@ -100,17 +100,19 @@ def pipeline_name(org_id: str, realm_id: str) -> str:
 def pipeline_for_org(org_id: str, settings: Settings, *, realm_id: str) -> dlt.Pipeline:
     """The pipeline that loads `org_id`'s QuickBooks data of company `realm_id`. Run it with
     `loader_file_format="parquet"` (LOADER_FILE_FORMAT; the resources ask for it too)."""
-    settings.dlt_dir.mkdir(parents=True, exist_ok=True)
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    dlt_dir = settings.dlt_dir(org_id)
+    warehouse = settings.warehouse_path(org_id)
+    dlt_dir.mkdir(parents=True, exist_ok=True)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
     dlt.config["data_writer.buffer_max_items"] = WRITER_BUFFER_ROWS
     dlt.config["load.workers"] = LOAD_WORKERS
     dlt.config["extract.next_item_mode"] = EXTRACT_ORDER
-    credentials = DuckDbCredentials(str(settings.warehouse_path), global_config=DUCKDB_SETTINGS)
+    credentials = DuckDbCredentials(str(warehouse), global_config=DUCKDB_SETTINGS)
     pipeline = dlt.pipeline(
         pipeline_name=pipeline_name(org_id, realm_id),
         destination=dlt.destinations.duckdb(credentials),
         dataset_name=DATASET_NAME,
-        pipelines_dir=str(settings.dlt_dir),
+        pipelines_dir=str(dlt_dir),
     )
     # dlt.pipeline() builds a plain Pipeline; this one only adds the step after a load.
     pipeline.__class__ = QuickBooksPipeline

@@ -26,6 +26,7 @@ from dagster import DagsterEvent, DagsterEventType, DagsterInstance, EventLogRec
 
 from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.connections import ConnectionStatus, IntegrationService
+from qb_pipeline.sync.launcher import TRIGGER_TAG, realm_tag
 from qb_pipeline.sync.progress import Progress
 
 WATCH_SECONDS = 0.5
@@ -71,10 +72,12 @@ def sync_org(
     config: dict[str, object] = {"home": str(settings.home)}
     if today is not None:
         config["today"] = today.isoformat()
+    writer: dict[str, object] = {"home": str(settings.home)}
     if lock_wait_seconds is not None:
         config["lock_wait_seconds"] = float(lock_wait_seconds)
+        writer["wait_seconds"] = float(lock_wait_seconds)
     run_config = {
-        "resources": {"quickbooks": {"config": config}},
+        "resources": {"quickbooks": {"config": config}, "org_writer": {"config": writer}},
         # The run's events go to the instance (and the UI); the terminal gets `on_progress`.
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }
@@ -90,7 +93,11 @@ def sync_org(
                 partition_key=org_slug,
                 run_id=run_id,
                 raise_on_error=False,
-                tags={**process_tags(), "qbp/trigger": "cli"},
+                tags={
+                    **process_tags(),
+                    TRIGGER_TAG: "cli",
+                    **realm_tag(service.status(org_slug).realm_id),
+                },
             )
         finally:
             watcher.stop()
@@ -101,7 +108,7 @@ def sync_org(
         ]
         if not result.success:
             _record_failure(service, instance, run_id, result.all_events, failures)
-    message = step_failure_message(failures[0]) if failures else None
+    message = step_failure_message(failures[0]) if failures else _run_error(result.all_events)
     return SyncOutcome(
         org_slug=org_slug,
         run_id=run_id,
@@ -110,6 +117,22 @@ def sync_org(
         status=service.status(org_slug),
         failed_steps=[event.step_key or "" for event in failures],
     )
+
+
+def _run_error(events: list[DagsterEvent]) -> str | None:
+    """Why a run failed before any step did (a resource could not start: the organization's
+    writer lock stayed held, say): the innermost error's message, without its class."""
+    for event in events:
+        if event.event_type != DagsterEventType.RESOURCE_INIT_FAILURE:
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None and error.message:
+            text = error.message.strip()
+            prefix = f"{error.cls_name}: "
+            return text[len(prefix) :] if text.startswith(prefix) else text
+    return None
 
 
 def _record_failure(
@@ -200,10 +223,6 @@ class _Watcher:
             self._emit("step_failed", step, step_failure_message(event))
         elif kind == DagsterEventType.STEP_SKIPPED:
             self._done += 1
-        elif kind == DagsterEventType.ENGINE_EVENT and "blocked by limit for pool" in (
-            event.message or ""
-        ):
-            self._emit("waiting", step, "waiting for the warehouse (another run is writing it)")
 
     def _emit(self, kind: str, step: str | None, text: str) -> None:
         assert self._report is not None

@@ -1,8 +1,11 @@
-"""Opening the DuckDB warehouse for writing when another process may hold it.
+"""Writing an organization's DuckDB warehouse when another process may hold it.
 
 DuckDB lets one process write a database file, and while any other process has it open (even
-read-only) no process can open it for writing. Within Dagster the `duckdb_writer` pool keeps
-our own steps apart; this module handles everyone else (a BI tool or a notebook pointed at the
+read-only) no process can open it for writing. Each organization has its own file
+(config.Settings.warehouse_path), so organizations never wait for each other. Two runs of the
+same organization are kept apart by the organization's writer lock (`org_writer_lock`),
+which a run holds from its first step to its last, whoever launched it: the run queue, the
+UI, or the shell. `open_writer` handles everyone else (a BI tool or a notebook pointed at the
 warehouse instead of the serving copy): wait a while for the file, then fail with a message
 naming the process that holds it, before anything was written.
 """
@@ -16,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+
+from qb_pipeline.file_locks import LockTimeout, exclusive_file_lock
 
 _LOCK_MESSAGE = "Could not set lock on file"
 _HOLDER = re.compile(r"\(PID (\d+)\)")
@@ -33,6 +38,38 @@ class WarehouseBusy(RuntimeError):
         super().__init__(f"the warehouse at {path} is open in {holder}; {advice}")
         self.path = path
         self.pid = pid
+
+
+class OrganizationBusy(RuntimeError):
+    """Another run of the organization holds its writer lock for longer than we wait."""
+
+    def __init__(self, org_id: str, wait_seconds: float) -> None:
+        super().__init__(
+            f"another run of {org_id} is writing its warehouse and did not finish within "
+            f"{wait_seconds:g} s; this run changed nothing"
+        )
+        self.org_id = org_id
+
+
+WRITER_LOCK_FILE = "writer.lock"
+
+
+@contextmanager
+def org_writer_lock(
+    org_dir: Path,
+    org_id: str,
+    wait_seconds: float,
+    on_wait: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """Hold `org_id`'s writer lock (a file lock in its folder `org_dir`) for the block,
+    waiting up to `wait_seconds` for another run of it; OrganizationBusy after that.
+    The kernel releases the lock when its holder dies, so a killed run never keeps it."""
+    org_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with exclusive_file_lock(org_dir / WRITER_LOCK_FILE, wait_seconds, on_wait):
+            yield
+    except LockTimeout:
+        raise OrganizationBusy(org_id, wait_seconds) from None
 
 
 def is_lock_conflict(error: BaseException) -> bool:

@@ -9,6 +9,7 @@ state is kept in its signed cookie), and the service must still hold it unused.
 
 from __future__ import annotations
 
+import functools
 import logging
 from types import SimpleNamespace
 from typing import Any
@@ -166,7 +167,7 @@ def _available(settings: Any, slug: str, status: Any) -> list:
 
     if not status.datasets_available:
         return []
-    with serving_copy(settings.serving_path) as serving:
+    with serving_copy(settings.serving_path(slug)) as serving:
         return describe(serving.con, slug, status.realm_id, status.datasets_available)
 
 
@@ -302,7 +303,11 @@ async def sync_now(request: Request) -> Response:
         flash(request, "error", f"Not synced: {error}.")
         return see_other(org_page(slug))
     settings = request.app.state.settings
-    submission = await run_in_threadpool(submit_sync, settings, slug, requested_by=email)
+    submission = await run_in_threadpool(
+        functools.partial(submit_sync, requested_by=email, realm_id=status.realm_id),
+        settings,
+        slug,
+    )
     await call(
         request,
         "record_sync_request",

@@ -179,15 +179,15 @@ class Home:
 
     @property
     def warehouse(self) -> Path:
-        return self.path / "warehouse.duckdb"
+        return self.path / "orgs" / ORG / "warehouse.duckdb"
 
     @property
     def serving(self) -> Path:
-        return self.path / "serving.duckdb"
+        return self.path / "serving" / f"{ORG}.duckdb"
 
     @property
     def pipeline_dir(self) -> Path:
-        return self.path / "dlt" / f"quickbooks_{ORG}"
+        return self.path / "orgs" / ORG / "dlt" / f"quickbooks_{ORG}"
 
     def settings(self):
         from qb_pipeline.config import load_settings

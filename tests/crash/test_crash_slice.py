@@ -83,8 +83,8 @@ def test_a_sync_on_a_full_disk_fails_in_one_line_and_the_next_one_recovers(
 
     assert disk.problems == []
     assert disk.stored_message.startswith(
-        "no space left writing the warehouse ("
-    ) or disk.stored_message.startswith("no space left writing dlt's load files (")
+        "no space left writing the warehouse of demo ("
+    ) or disk.stored_message.startswith("no space left writing dlt's load files of demo (")
     assert disk.stored_message.endswith("and run the sync again")
     assert len(disk.stored_message) < 400
     *_, last = disk.limited.stderr_lines

@@ -216,8 +216,6 @@ def test_a_run_worker_killed_during_its_run_is_failed_with_its_pid(connected, in
     reason = f"interrupted: the run worker process (pid {worker.pid}) running this run"
     last = connected.status(ORG).last_sync
     assert (last.status, last.message.startswith(reason)) == ("failed", True)
-    info = instance.event_log_storage.get_concurrency_info("duckdb_writer")
-    assert run.run_id not in {slot.run_id for slot in info.claimed_slots}
     assert not sync_in_progress(instance, ORG)
 
 

@@ -102,10 +102,11 @@ def test_every_asset_is_described_with_its_columns(graph):
     assert account["dagster/table_name"] == "qbo_raw.account"
 
 
-def test_every_asset_is_partitioned_by_organization_and_writes_in_the_one_slot_pool(graph):
+def test_every_asset_is_partitioned_by_organization_and_in_no_global_pool(graph):
+    # One DuckDB file per organization: a pool shared by all would make them wait in turn.
     for assets_def in defs.assets:
         assert assets_def.partitions_def.name == "organizations"
-        assert assets_def.op.pool == "duckdb_writer"
+        assert assets_def.op.pool is None
 
 
 def test_the_job_covers_every_asset_and_the_sensor_targets_it(graph):
@@ -116,12 +117,15 @@ def test_the_job_covers_every_asset_and_the_sensor_targets_it(graph):
     assert sensor.job_name == "quickbooks_sync"
 
 
-def test_the_instance_template_limits_the_writer_pool_to_one(instance):
-    info = instance.event_log_storage.get_concurrency_info("duckdb_writer")
+def test_the_instance_template_allows_one_run_per_organization_and_per_company(instance):
+    limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
 
-    assert info.slot_count == 1
+    assert {(limit["key"], limit["limit"]) for limit in limits} == {
+        ("dagster/partition", 1),
+        ("qbp/realm", 1),
+    }
+    assert all(limit["value"] == {"applyLimitPerUniqueValue": True} for limit in limits)
     assert instance.get_settings("telemetry") == {"enabled": False}
-    assert instance.get_concurrency_config().pool_config.pool_granularity.value == "op"
 
 
 @pytest.mark.slow
@@ -140,4 +144,4 @@ def test_dagster_validates_the_workspace(settings):
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Validation successful for code location qb-pipeline" in done.stdout + done.stderr
-    assert not settings.warehouse_path.exists()  # loading definitions writes no data
+    assert not (settings.home / "orgs").exists()  # loading definitions writes no data

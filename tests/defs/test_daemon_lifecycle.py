@@ -185,9 +185,9 @@ class Watch:
         return len(runs) > after and all(r.status == DagsterRunStatus.SUCCESS for r in runs)
 
     def goal_values(self) -> list[tuple]:
-        if not self.settings.serving_path.exists():
+        if not self.settings.serving_path(DEMO).exists():
             return []
-        with duckdb.connect(str(self.settings.serving_path), read_only=True) as con:
+        with duckdb.connect(str(self.settings.serving_path(DEMO)), read_only=True) as con:
             try:
                 return con.execute(GOAL_VALUES, [DEMO]).fetchall()
             except duckdb.CatalogException:
@@ -204,6 +204,22 @@ class Watch:
         return 0
 
 
+def daemon_env(settings: Settings) -> dict[str, str]:
+    """The daemon's environment: this process's (make_env exported QBP_HOME, the key and the
+    emulator's URL), the instance under QBP_HOME, sensors every second, no run submission."""
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home(settings)),
+        "QBP_SENSOR_INTERVAL_SECONDS": "1",
+        "QBP_DAGSTER_URL": "off",
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        # On a busy 2-core machine the code server can take longer than Dagster's default 60 s
+        # to load the code location and start a run (sensors use the same timeout).
+        "DAGSTER_GRPC_TIMEOUT_SECONDS": "300",
+    }
+
+
 @pytest.fixture
 def lifecycle(make_emulator, make_env, tmp_path) -> Iterator[tuple[IntegrationService, Watch]]:
     """Organization `demo` (not connected yet) and the daemon watching over it."""
@@ -215,17 +231,7 @@ def lifecycle(make_emulator, make_env, tmp_path) -> Iterator[tuple[IntegrationSe
     store = GoalStore(service.db_path)
     for sourced in load_goals([ROOT / "goal_models" / "demo"]).goals:
         store.create(sourced.goal, actor=EDITOR, source="cli", realm_id=None)
-    env = {
-        **os.environ,  # make_env exported QBP_HOME, the key and the emulator's URL
-        "DAGSTER_HOME": str(dagster_home(settings)),
-        "QBP_SENSOR_INTERVAL_SECONDS": "1",
-        "QBP_DAGSTER_URL": "off",
-        "DAGSTER_DISABLE_TELEMETRY": "1",
-        "RUNTIME__DLTHUB_TELEMETRY": "false",
-        # On a busy 2-core machine the code server can take longer than Dagster's default 60 s
-        # to load the code location and start a run (sensors use the same timeout).
-        "DAGSTER_GRPC_TIMEOUT_SECONDS": "300",
-    }
+    env = daemon_env(settings)
     with open_instance(settings) as instance:  # DAGSTER_HOME with the project's dagster.yaml
         daemon = Daemon(env, tmp_path / "daemon.log")
         try:

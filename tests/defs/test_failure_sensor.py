@@ -80,7 +80,7 @@ def test_a_sync_whose_process_died_is_closed_as_failed_once(connected, instance)
     realm = connected.status(ORG).realm_id
     entry = connected.record_sync(ORG, realm, utcnow(), None, "running", rows={"account": 12})
     run = started_sync_run(instance, {SYNC_RUN_TAG: str(entry.id)})
-    # What release_abandoned_slots (or run monitoring) does when the run's process is gone.
+    # What fail_abandoned_runs (or run monitoring) does when the run's process is gone.
     event = instance.report_run_failed(run, KILLED)
 
     evaluate(instance, run.run_id, event)

@@ -257,7 +257,7 @@ def import_and_compute(
             and e.event_specific_data.asset_check_key.name == "all_goals_computed"
         ]
         assert computed.passed, "the goals are valid and all computed"
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with duckdb.connect(str(settings.warehouse_path(company.org)), read_only=True) as con:
         start_month = read_fiscal_year_start_month(con, company.org, realm_id)
         rows = con.execute(
             "SELECT goal_id, period_start, actual FROM goals.goal_values WHERE org_id = ?",

@@ -66,7 +66,7 @@ def sync() -> None:
 
 def values(service: IntegrationService, realm: str) -> dict[str, dict]:
     """goal id -> {period start: actual} of one company's values, as BI reads them."""
-    with duckdb.connect(str(service.config.serving_path), read_only=True) as con:
+    with duckdb.connect(str(service.config.serving_path(ORG)), read_only=True) as con:
         rows = con.execute(
             "SELECT goal_id, period_start, actual FROM marts.goal_values"
             " WHERE org_id = ? AND realm_id = ? ORDER BY 1, 2",
@@ -79,7 +79,7 @@ def values(service: IntegrationService, realm: str) -> dict[str, dict]:
 
 
 def raw_counts(service: IntegrationService, table: str) -> dict[str, int]:
-    with duckdb.connect(str(service.config.serving_path), read_only=True) as con:
+    with duckdb.connect(str(service.config.serving_path(ORG)), read_only=True) as con:
         rows = con.execute(
             f"SELECT realm_id, count(*) FROM qbo_raw.{table} WHERE org_id = ? GROUP BY 1", [ORG]
         ).fetchall()
@@ -87,7 +87,7 @@ def raw_counts(service: IntegrationService, table: str) -> dict[str, int]:
 
 
 def income_account(service: IntegrationService, realm: str) -> str:
-    with duckdb.connect(str(service.config.serving_path), read_only=True) as con:
+    with duckdb.connect(str(service.config.serving_path(ORG)), read_only=True) as con:
         return con.execute(
             "SELECT min(account_id) FROM marts.accounts WHERE org_id = ? AND realm_id = ?"
             " AND classification = 'Revenue' AND active",

@@ -88,7 +88,7 @@ def test_the_cli_sync_imports_raw_staging_and_marts_and_records_the_sync(emulato
     assert connected.access_token(ORG).value not in logged
 
     # The serving copy holds the marts, and the connection status shows this sync.
-    with duckdb.connect(str(settings.serving_path), read_only=True) as serving:
+    with duckdb.connect(str(settings.serving_path(ORG)), read_only=True) as serving:
         pnl_rows = serving.execute(
             "SELECT count(*) FROM marts.pnl_monthly WHERE org_id = ?", [ORG]
         ).fetchone()[0]
@@ -115,7 +115,8 @@ def test_an_organization_that_cannot_sync_stops_before_any_request_and_changes_n
         with pytest.raises(Exception, match="an admin must reconnect"):
             service.access_token(ORG, min_valid=timedelta(days=1))  # forces a refresh
     settings = service.config
-    before = (file_digest(settings.warehouse_path), file_digest(settings.serving_path))
+    files = (settings.warehouse_path(ORG), settings.serving_path(ORG))
+    before = tuple(file_digest(path) for path in files)
     requests_before = len(emulator_requests(running.url, realm))
 
     outcome = run_sync()
@@ -130,7 +131,7 @@ def test_an_organization_that_cannot_sync_stops_before_any_request_and_changes_n
         "The sync stopped before any request to QuickBooks; no data changed."
     )
     assert len(emulator_requests(running.url, realm)) == requests_before
-    assert (file_digest(settings.warehouse_path), file_digest(settings.serving_path)) == before
+    assert tuple(file_digest(path) for path in files) == before
     last = service.status(ORG).last_sync
     assert (last.status, last.message, last.requests) == ("failed", outcome.message, 0)
 
@@ -141,13 +142,13 @@ def test_the_cli_says_why_a_disconnected_organization_cannot_sync(service):
     assert result.exit_code == 1
     assert "sync of acme failed" in result.output
     assert "organization acme is not connected to QuickBooks (not connected)" in result.output
-    assert not service.config.warehouse_path.exists()
+    assert not service.config.warehouse_path(ORG).exists()
 
 
 def test_a_reader_of_the_serving_copy_sees_the_old_data_then_the_new(connected):
     settings = connected.config
     assert run_sync().succeeded
-    with DuckDBProcess(settings.serving_path, read_only=True) as reader:
+    with DuckDBProcess(settings.serving_path(ORG), read_only=True) as reader:
         first = reader.query(LAST_SYNC)
 
         outcome = run_sync()
@@ -169,14 +170,15 @@ def test_another_process_holding_the_warehouse_makes_the_sync_fail_clearly(emula
     realm = connected.status(ORG).realm_id
     requests_before = len(emulator_requests(emulator.url, realm))
 
-    with DuckDBProcess(settings.warehouse_path, read_only=False) as holder:
+    settings.warehouse_path(ORG).parent.mkdir(parents=True)
+    with DuckDBProcess(settings.warehouse_path(ORG), read_only=False) as holder:
         outcome = run_sync()
 
     assert not outcome.succeeded
     assert outcome.message == (
-        f"the warehouse at {settings.warehouse_path} is open in another process "
+        f"the warehouse at {settings.warehouse_path(ORG)} is open in another process "
         f"(pid {holder.pid}); close it, or point readers at the read-only serving copy "
-        f"{settings.serving_path}. The sync stopped before any request to QuickBooks; no data "
+        f"{settings.serving_path(ORG)}. The sync stopped before any request to QuickBooks; no data "
         "changed."
     )
     assert len(emulator_requests(emulator.url, realm)) == requests_before
@@ -203,7 +205,7 @@ def test_a_quickbooks_fault_during_the_load_fails_the_sync_with_its_message(
     last = service.status(ORG).last_sync
     assert (last.status, last.message) == ("failed", outcome.message)
     assert last.requests > 0
-    assert not service.config.serving_path.exists()
+    assert not service.config.serving_path(ORG).exists()
 
 
 def test_a_sync_whose_serving_copy_cannot_be_replaced_is_partial_never_succeeded(connected):
@@ -211,8 +213,8 @@ def test_a_sync_whose_serving_copy_cannot_be_replaced_is_partial_never_succeeded
     assert run_sync().succeeded
     first = connected.status(ORG).last_sync
     # Something made the serving copy's path a folder: os.replace cannot put the copy there.
-    settings.serving_path.unlink()
-    (settings.serving_path / "in-the-way").mkdir(parents=True)
+    settings.serving_path(ORG).unlink()
+    (settings.serving_path(ORG) / "in-the-way").mkdir(parents=True)
 
     outcome = run_sync()
 
@@ -225,7 +227,7 @@ def test_a_sync_whose_serving_copy_cannot_be_replaced_is_partial_never_succeeded
     assert last.rows["account"] > 0  # what was imported stays recorded
     assert last.requests > 0
     assert connected.status(ORG).last_success.id == last.id  # imported: freshness counts it
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+    with duckdb.connect(str(settings.warehouse_path(ORG)), read_only=True) as warehouse:
         shown = warehouse.execute(
             "SELECT last_sync_status FROM marts.connection_status WHERE org_id = ?", [ORG]
         ).fetchall()

@@ -98,9 +98,10 @@ def test_a_cdc_answer_without_changes_list_fails_the_sync_and_the_next_one_misse
     assert sync("acme").succeeded
     assert sync("twin").succeeded
 
-    warehouse = service.config.warehouse_path
-    assert raw_tables_of(warehouse, "acme") == raw_tables_of(warehouse, "twin")
-    assert raw_tables_of(warehouse, "acme")["invoice"]
+    acme = raw_tables_of(service.config.warehouse_path("acme"), "acme")
+    assert acme == raw_tables_of(service.config.warehouse_path("twin"), "twin")
+    assert acme["invoice"]
+    assert acme["invoice__line"]  # child rows carry org_id too, so they are compared
 
 
 def test_a_broken_token_answer_fails_the_sync_and_keeps_the_connection(proxied):
@@ -125,11 +126,11 @@ def test_a_broken_token_answer_fails_the_sync_and_keeps_the_connection(proxied):
         assert conn.execute("SELECT * FROM quickbooks_connections").fetchall() == stored
     last = service.status("acme").last_sync
     assert (last.status, last.message) == ("failed", broken.message)
-    assert digest(settings.serving_path) is None  # nothing was published
+    assert digest(settings.serving_path("acme")) is None  # nothing was published
 
     proxy.clear()
     fixed = sync("acme")
 
     assert fixed.succeeded, fixed.message
     assert service.status("acme").last_sync.status == "succeeded"
-    assert raw_tables_of(settings.warehouse_path, "acme")["invoice"]
+    assert raw_tables_of(settings.warehouse_path("acme"), "acme")["invoice"]

@@ -55,7 +55,8 @@ def service(env, emulator) -> IntegrationService:
     for org, realm in (("acme", realms[0]), ("globex", realms[1])):
         add_team(built, org)
         status = connect_company(built, org, realm)
-        with duckdb.connect(str(built.config.warehouse_path)) as con:
+        built.config.warehouse_path(org).parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(built.config.warehouse_path(org))) as con:
             build_marts(con, org, status.realm_id)
     return built
 

@@ -46,7 +46,8 @@ def service(env) -> IntegrationService:
 def connected(service) -> IntegrationService:
     """acme connected to an emulator company, its data imported into the warehouse."""
     status = connect_company(service, "acme")
-    with duckdb.connect(str(service.config.warehouse_path)) as con:
+    service.config.warehouse_path("acme").parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(service.config.warehouse_path("acme"))) as con:
         build_marts(con, "acme", status.realm_id)
     return service
 
@@ -175,7 +176,7 @@ def test_refused_before_anything_was_imported(env, service):
 
 
 def test_refused_while_a_sync_holds_the_warehouse(env, connected):
-    with duckdb.connect(str(connected.config.warehouse_path)):  # a writer holds the file
+    with duckdb.connect(str(connected.config.warehouse_path("acme"))):  # a writer holds the file
         result = create(env, "--line", "Income")
 
     refused(result, "cannot be opened now", env)
@@ -295,7 +296,7 @@ def test_validate_without_imported_data_checks_the_schema_only(env, tmp_path):
     result = run(env, "validate", str(PROJECT_ROOT / "goal_models"))
 
     assert result.exit_code == 0, result.output
-    assert "checked against the schema only: nothing has been imported yet" in result.stdout
+    assert "checked against the schema only: demo: nothing has been imported yet" in result.stdout
 
 
 def test_schema_command_writes_the_generated_schema(env, tmp_path):

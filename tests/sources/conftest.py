@@ -27,6 +27,7 @@ from qb_pipeline.sources.quickbooks import quickbooks_source
 from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT, TABLE_NAMES
 from qb_pipeline.sync.pipeline import pipeline_for_org
 from qb_pipeline.warehouse import run_sql_models
+from qb_pipeline.warehouse.catalog import open_catalog
 from tests.conftest import emulators
 
 FAST_RETRIES = RetryPolicy(base_delay=0.001, max_delay=0.01, throttle_base_delay=0.001)
@@ -86,17 +87,20 @@ class SyncResult:
 
 @dataclass
 class Warehouse:
-    """A QBP_HOME in tmp_path: its warehouse file and one dlt pipeline per organization."""
+    """A QBP_HOME in tmp_path: one warehouse file and dlt pipeline per organization."""
 
     home: Path
     settings: Settings
     syncs: list[SyncResult] = field(default_factory=list)
+    orgs: list[str] = field(default_factory=list)  # in the order of their first sync
 
     def sync(
         self, org: str, company: Company, client: QuickBooksClient | None = None, **kwargs: Any
     ) -> SyncResult:
         own = client is None
         client = client or company.client()
+        if org not in self.orgs:
+            self.orgs.append(org)
         try:
             pipeline = pipeline_for_org(org, self.settings, realm_id=company.realm_id)
             source = quickbooks_source(client, org, company.realm_id, **kwargs)
@@ -108,12 +112,26 @@ class Warehouse:
         self.syncs.append(result)
         return result
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection; close it before the next sync (DuckDB has one writer)."""
-        return duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+    def path(self, org: str | None = None) -> Path:
+        """The warehouse file of `org` (default: the only organization synced)."""
+        if org is None:
+            # Synced here, or by a process of the test (a killed sync, say): the files tell.
+            orgs = self.orgs or sorted(p.name for p in (self.home / "orgs").glob("*"))
+            assert len(orgs) == 1, f"organizations synced: {orgs}; name one"
+            org = orgs[0]
+        return self.settings.warehouse_path(org)
 
-    def query(self, sql: str, *params: Any) -> list[tuple]:
-        with self.connect() as con:
+    def connect(self, org: str | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection; close it before the next sync (DuckDB has one writer).
+        With several organizations synced and none named: the operator's catalog over
+        their files (warehouse/catalog.py), so one query sees them all."""
+        if org is None and len(self.orgs) > 1:
+            files = {o: self.settings.warehouse_path(o) for o in self.orgs}
+            return open_catalog(files, schemas=("qbo_raw", "qbo", "marts"))
+        return duckdb.connect(str(self.path(org)), read_only=True)
+
+    def query(self, sql: str, *params: Any, org: str | None = None) -> list[tuple]:
+        with self.connect(org) as con:
             return con.execute(sql, list(params)).fetchall()
 
 
@@ -151,8 +169,8 @@ def shared_tenants(running: RunningEmulator, tmp_path_factory: pytest.TempPathFa
         }
         for org, company in tenants.items():
             warehouse.sync(org, company)
-        with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
-            run_sql_models(con)
+            with duckdb.connect(str(warehouse.path(org))) as con:
+                run_sql_models(con)
         _SHARED[running.url] = Tenants(warehouse, tenants)
     return _SHARED[running.url]
 

@@ -228,7 +228,7 @@ DIMENSION_TABLES = ("account", DIMENSION_LINES_TABLE)
 
 def build_dimension_mart(warehouse: Warehouse) -> None:
     """The by-dimension mart (views) over the raw tables: later syncs show through it."""
-    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
+    with duckdb.connect(str(warehouse.path())) as con:
         for name in ("qbo.accounts", "qbo.pnl_monthly_by_dimension",
                      "marts.pnl_monthly_by_dimension"):  # fmt: skip
             run_model(con, model(name))

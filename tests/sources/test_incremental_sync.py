@@ -48,7 +48,7 @@ def scenario(private_emulator, tmp_path_factory) -> Scenario:
     }
     # Dagster's dlt resource drops the local pipeline state before each run: the cursors
     # and CDC checkpoints must come back from the warehouse.
-    shutil.rmtree(warehouse.settings.dlt_dir / pipeline_name(ORG, company.realm_id))
+    shutil.rmtree(warehouse.settings.dlt_dir(ORG) / pipeline_name(ORG, company.realm_id))
     incremental = warehouse.sync(ORG, company)
     return Scenario(warehouse, company, full, incremental, activity, deleted)
 

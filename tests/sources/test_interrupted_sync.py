@@ -75,7 +75,9 @@ def kill_while_loading(home: Path, company: Company, settle: float = 0.0) -> Pat
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
-    pending = home / "dlt" / pipeline_name(ORG, company.realm_id) / "load" / "normalized"
+    pending = (
+        home / "orgs" / ORG / "dlt" / pipeline_name(ORG, company.realm_id) / "load" / "normalized"
+    )
     deadline = time.monotonic() + 120
     while not (pending.is_dir() and any(pending.iterdir())):
         assert worker.poll() is None, "the sync ended before its load step began"
@@ -105,7 +107,7 @@ def test_a_killed_load_leaves_the_previous_state_in_force_without_local_files(
     starts from the state of the last *completed* load in the warehouse."""
     home = tmp_path / "qbp-home"
     kill_while_loading(home, company, settle=0.3)
-    shutil.rmtree(home / "dlt" / pipeline_name(ORG, company.realm_id))
+    shutil.rmtree(home / "orgs" / ORG / "dlt" / pipeline_name(ORG, company.realm_id))
 
     warehouse = make_warehouse(home)
     warehouse.sync(ORG, company, entities=ENTITIES)

@@ -25,7 +25,7 @@ from tests.sources.conftest import (
 
 
 def build_marts(warehouse: Warehouse) -> None:
-    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
+    with duckdb.connect(str(warehouse.path())) as con:
         run_sql_models(con)
 
 

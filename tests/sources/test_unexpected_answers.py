@@ -86,7 +86,7 @@ def state_of(warehouse: Warehouse, realm_id: str) -> dict[str, Any]:
     packages waiting to be loaded."""
     pipeline = pipeline_for_org(ORG, warehouse.settings, realm_id=realm_id)
     stored: list[tuple] = []
-    if warehouse.settings.warehouse_path.exists() and warehouse.query(
+    if warehouse.settings.warehouse_path(ORG).exists() and warehouse.query(
         "SELECT 1 FROM information_schema.tables"
         " WHERE table_schema = 'qbo_raw' AND table_name = '_dlt_pipeline_state'"
     ):

@@ -147,9 +147,9 @@ def income_of_class(company, class_id: str, start: date, end: date) -> Decimal:
 
 @pytest.fixture
 def goals_warehouse(built, tmp_path: Path) -> Path:
-    """A copy of the shared warehouse that goals may write to."""
+    """A copy of acme's shared warehouse that goals may write to."""
     copy = tmp_path / "warehouse.duckdb"
-    copy.write_bytes(built.warehouse.settings.warehouse_path.read_bytes())
+    copy.write_bytes(built.warehouse.path("acme").read_bytes())
     return copy
 
 

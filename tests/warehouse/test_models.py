@@ -102,7 +102,7 @@ def test_basis_is_lower_case_and_months_start_on_the_first(built):
 
 def test_models_can_be_rebuilt_any_number_of_times(built, tmp_path):
     copy = tmp_path / "copy.duckdb"
-    copy.write_bytes(built.warehouse.settings.warehouse_path.read_bytes())
+    copy.write_bytes(built.warehouse.path("acme").read_bytes())
     with duckdb.connect(str(copy)) as con:
         before = con.execute("SELECT count(*), sum(amount) FROM marts.pnl_monthly").fetchone()
         run_sql_models(con)

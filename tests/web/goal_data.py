@@ -51,7 +51,8 @@ CHECKING_BALANCE: dict[str, Any] = {
 
 def import_company(settings: Settings, realm_id: str) -> None:
     """The hand-made company's marts in the warehouse, for the connected realm."""
-    with duckdb.connect(str(settings.warehouse_path)) as con:
+    settings.warehouse_path(ORG).parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse_path(ORG))) as con:
         build_marts(con, ORG, realm_id)
 
 
@@ -59,7 +60,7 @@ def store_goal(
     settings: Settings, realm_id: str, raw: dict[str, Any], actor: str = EDITOR, **kwargs: Any
 ) -> GoalChange:
     """A goal stored as the web app stores one, checked against the imported warehouse."""
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with duckdb.connect(str(settings.warehouse_path(ORG)), read_only=True) as con:
         catalog = load_catalog(con, ORG, realm_id)
     store = GoalStore(settings.control_db_path)
     return editing.create(

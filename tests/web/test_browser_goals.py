@@ -62,7 +62,7 @@ def deployed_web(start_web_app, make_emulator, tmp_path, monkeypatch):
 def latest_income(web) -> tuple[str, float]:
     """The published latest month with an Income actual, for a goal on the Income line."""
     realm = web.service.status(ORG).realm_id
-    with duckdb.connect(str(web.settings.serving_path), read_only=True) as con:
+    with duckdb.connect(str(web.settings.serving_path(ORG)), read_only=True) as con:
         month, amount = con.execute(
             "SELECT month, sum(amount) FROM marts.pnl_monthly WHERE org_id = ? AND realm_id = ?"
             " AND basis = 'accrual' AND report_group = 'Income' GROUP BY month"

@@ -644,7 +644,8 @@ def test_after_a_reconnect_to_another_company_account_goals_wait_for_a_review(
     connect(goals_web.signed_in(ADMIN), other)
     # The new company's chart of accounts, as its first sync would import it: its account
     # 1 is another account than the old company's Business Checking; it has no account 13.
-    with duckdb.connect(str(goals_web.settings.warehouse_path)) as con:
+    goals_web.settings.warehouse_path(ORG).parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(goals_web.settings.warehouse_path(ORG))) as con:
         con.execute(
             "INSERT INTO marts.accounts (org_id, realm_id, account_id, name,"
             " fully_qualified_name, account_type, classification, active)"

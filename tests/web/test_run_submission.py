@@ -85,7 +85,7 @@ def test_sync_now_and_a_saved_goal_queue_runs_in_dagster_and_the_page_follows_th
     assert 0 < (last.finished_at - last.started_at).total_seconds() <= took + 1
     available = text_of(live["fragments"]["data-available"])
     realm = web.service.status(ORG).realm_id
-    with duckdb.connect(str(web.settings.serving_path), read_only=True) as con:
+    with duckdb.connect(str(web.settings.serving_path(ORG)), read_only=True) as con:
         first_month = con.execute(
             "SELECT min(month) FROM marts.pnl_monthly WHERE org_id = ? AND realm_id = ?",
             [ORG, realm],

@@ -57,7 +57,7 @@ from qb_pipeline.defs.keys import (
     MARTS_GOALS_READ,
 )
 from qb_pipeline.defs.partitions import organizations
-from qb_pipeline.defs.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
+from qb_pipeline.defs.resources import OrganizationWriter, QuickBooksIntegration
 from qb_pipeline.defs.step_failures import failures_recorded
 from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.compute import ComputeResult, compute
@@ -158,13 +158,15 @@ GOAL_SPECS = [
     specs=GOAL_SPECS,
     check_specs=goal_check_specs(),
     partitions_def=organizations,
-    pool=DUCKDB_WRITER_POOL,
     description="Every QuickBooks Goal of the organization (its partition), from the goal "
     "store, computed in one set-based pass into goals.goal_values, its history and catalog.",
 )
 def goal_values(
-    context: AssetExecutionContext, quickbooks: QuickBooksIntegration
+    context: AssetExecutionContext,
+    quickbooks: QuickBooksIntegration,
+    org_writer: OrganizationWriter,
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
+    # `org_writer` holds the organization's writer lock for the whole run (resources.py).
     yield from run_goals(context, quickbooks, context.partition_key)
 
 
@@ -193,7 +195,7 @@ def run_goals(
             context, service, status="partial", expected=(WarehouseBusy, duckdb.Error)
         ),
         open_writer(
-            settings.warehouse_path, quickbooks.lock_wait_seconds, settings.serving_path
+            settings.warehouse_path(org), quickbooks.lock_wait_seconds, settings.serving_path(org)
         ) as con,
     ):
         catalog = load_catalog(con, org, realm_id)

@@ -52,7 +52,7 @@ from qb_pipeline.defs.sensor_kit import (
     utcnow,
     write_cursor_json,
 )
-from qb_pipeline.sync.launcher import TRIGGER_TAG
+from qb_pipeline.sync.launcher import TRIGGER_TAG, realm_tag
 
 SENSOR_NAME = "quickbooks_sync_schedule"
 EVALUATION_SECONDS = 60
@@ -170,7 +170,11 @@ def build_sync_sensor(
                     RunRequest(
                         run_key=run_key(slug, decision.slot),
                         partition_key=slug,
-                        tags={TRIGGER_TAG: "schedule", SLOT_TAG: decision.slot.isoformat()},
+                        tags={
+                            TRIGGER_TAG: "schedule",
+                            SLOT_TAG: decision.slot.isoformat(),
+                            **realm_tag(current.realm_id),
+                        },
                     )
                 )
                 context.log.info(f"{slug}: sync requested for {decision.reason}")

@@ -55,6 +55,8 @@ class Company:
     # activity simulator can add business in the same style later.
     account_roles: dict[str, str] = field(default_factory=dict)
     profile: dict = field(default_factory=dict)
+    # Which load-test company this is (0-based), or None for the named companies.
+    load_test_index: int | None = None
     clock_offset: timedelta = timedelta(0)
     _ledger: Ledger | None = None
     _next_ids: dict[str, int] = field(default_factory=dict)
@@ -236,3 +238,14 @@ class EmulatorBackend:
 
     def list_companies(self) -> list[Company]:
         return list(self.companies.values())
+
+    def load_test_companies(self) -> list[Company]:
+        """The load-test companies (`--companies N`), index 0 first; empty without them."""
+        return [c for c in self.companies.values() if c.load_test_index is not None]
+
+    def load_test_company(self, index: int) -> Company:
+        """Load-test company `index` (0-based)."""
+        for company in self.companies.values():
+            if company.load_test_index == index:
+                return company
+        raise EntityNotFound(f"load-test company {index}")

@@ -3,6 +3,10 @@
 Given a seed, a size and "today", every company, record, id and timestamp is the same on
 every run. History runs from the start of a fiscal year several years back up to today,
 with business in every month. Reports are never generated here: they come from the ledger.
+
+Besides the named companies of COMPANY_SPECS, a backend can carry any number (up to
+LOAD_TEST_MAX) of load-test companies: small, each with its own realm id, name, settings and
+ledger drawn from the seed and its index k alone, so company k is the same whatever the number.
 """
 
 from __future__ import annotations
@@ -81,12 +85,78 @@ VENDOR_WORDS = (
 )  # fmt: skip
 
 
+# Load-test companies: at most this many. Whatever the emulator's size, each has the `small`
+# size's "others" volume but only one fiscal year of history before the current one (the
+# previous year in full, then this year to date): ~500 records and ~1,900 postings (both
+# bases), ~13 ms to generate and ~1.8 MB of memory each (200 of them: ~2.7 s, ~350 MB), a
+# fifth more once its ledger is built. Three years, as `small` has, would double both.
+LOAD_TEST_MAX = 1000
+LOAD_TEST_PROFILE: dict[str, float] = {"years": 1, "volume": 0.25, "others": 0.25}
+# Realm ids of the named companies start with 9130; load-test ones with 9139, so they never
+# collide: 9139, eight digits from the seed, then the index k in four digits.
+LOAD_TEST_REALM_PREFIX = "9139"
+LOAD_TEST_PLACES = (
+    ("Retail", "Portland", "OR", "America/Los_Angeles"),
+    ("Construction", "Denver", "CO", "America/Denver"),
+    ("Professional Services", "Austin", "TX", "America/Chicago"),
+    ("Restaurant", "Savannah", "GA", "America/New_York"),
+    ("Manufacturing", "Dayton", "OH", "America/New_York"),
+    ("Landscaping Services", "Boise", "ID", "America/Boise"),
+    ("Wholesale Trade", "Phoenix", "AZ", "America/Phoenix"),
+    ("Health Care", "Omaha", "NE", "America/Chicago"),
+)  # fmt: skip
+
+
 def index_is_demo(spec: CompanySpec) -> bool:
     return spec is COMPANY_SPECS[0]
 
 
 def _realm_id(rng: random.Random) -> str:
     return "9130" + "".join(str(rng.randrange(10)) for _ in range(12))
+
+
+def _check_load_test_index(index: int) -> None:
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < LOAD_TEST_MAX:
+        raise ValueError(f"load-test company index must be 0..{LOAD_TEST_MAX - 1}, not {index!r}")
+
+
+def check_load_test_count(count: object) -> int:
+    """`count` if it is a valid number of load-test companies (an int 0..LOAD_TEST_MAX)."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= LOAD_TEST_MAX:
+        raise ValueError(f"companies must be an integer from 0 to {LOAD_TEST_MAX}, not {count!r}")
+    return count
+
+
+def load_test_realm_id(seed: int, index: int) -> str:
+    """Realm id of load-test company `index` (0-based) for `seed`: 16 digits, 9139..."""
+    _check_load_test_index(index)
+    seed_part = random.Random(f"qbo-emulator:load-test-realm:{seed}").randrange(10**8)
+    return f"{LOAD_TEST_REALM_PREFIX}{seed_part:08d}{index:04d}"
+
+
+def load_test_company_name(index: int) -> str:
+    """Name of load-test company `index` (0-based): "Load Test Company 017"."""
+    _check_load_test_index(index)
+    return f"Load Test Company {index:03d}"
+
+
+def load_test_spec(seed: int, index: int) -> CompanySpec:
+    """Settings of load-test company `index`: fiscal year, place, classes, currencies vary."""
+    _check_load_test_index(index)
+    rng = random.Random(f"qbo-emulator:load-test-spec:{seed}:{index}")
+    industry, city, state, timezone = rng.choice(LOAD_TEST_PLACES)
+    roll = rng.random()
+    currencies: tuple[str, ...] = ("EUR",) if roll < 0.1 else ("EUR", "GBP") if roll < 0.15 else ()
+    return CompanySpec(
+        name=load_test_company_name(index),
+        fiscal_year_start_month=rng.choice((1, 1, 1, 4, 7, 10)),
+        timezone=timezone,
+        uses_classes=rng.random() < 0.25,
+        foreign_currencies=currencies,
+        industry=industry,
+        city=city,
+        state=state,
+    )
 
 
 def history_start(today: date, years: int, fiscal_start_month: int) -> date:
@@ -99,19 +169,38 @@ class CompanyBuilder:
     """Builds one company's lists and history."""
 
     def __init__(
-        self, spec: CompanySpec, index: int, seed: int, size: str, clock: EmulatorClock
+        self,
+        spec: CompanySpec,
+        index: int,
+        seed: int,
+        size: str,
+        clock: EmulatorClock,
+        *,
+        load_test_index: int | None = None,
     ) -> None:
+        """`index` is the position in COMPANY_SPECS; with `load_test_index` (then `index` and
+        `size` are unused) the company is that load-test company, on its own random stream
+        and realm id, with LOAD_TEST_PROFILE's history and volume."""
         self.spec = spec
-        self.rng = random.Random(seed * 1000 + index)
         self.size = SIZES[size]
         self.clock = clock
+        if load_test_index is None:
+            self.rng = random.Random(seed * 1000 + index)
+            realm_id = _realm_id(self.rng)
+            self.volume = self.size["volume"] if index_is_demo(spec) else self.size["others"]
+        else:
+            self.rng = random.Random(f"qbo-emulator:load-test:{seed}:{load_test_index}")
+            realm_id = load_test_realm_id(seed, load_test_index)
+            self.size = LOAD_TEST_PROFILE
+            self.volume = self.size["volume"]
         self.company = Company(
-            realm_id=_realm_id(self.rng),
+            realm_id=realm_id,
             name=spec.name,
             fiscal_year_start_month=spec.fiscal_year_start_month,
             home_currency="USD",
             timezone=spec.timezone,
             clock=clock,
+            load_test_index=load_test_index,
         )
         self.tz = ZoneInfo(spec.timezone)
         self.today = self.company.today()
@@ -148,7 +237,7 @@ class CompanyBuilder:
         factory = TransactionFactory(self.company, self.rng)
         factory.opening_balances(self.start, self._at(self.start, 8))
         month = self.start
-        volume = self.size["volume"] if index_is_demo(self.spec) else self.size["others"]
+        volume = self.volume
         self.company.profile["volume"] = volume
         while month <= self.today:
             factory.month_of_business(
@@ -481,7 +570,7 @@ class CompanyBuilder:
         self.company.profile["retired_item"] = retired["Id"]
 
     def _people(self) -> None:
-        volume = self.size["volume"] if index_is_demo(self.spec) else self.size["others"]
+        volume = self.volume
         n_customers = max(8, int(12 + 3 * volume))
         n_vendors = max(6, int(8 + volume))
         customers, vendors = [], []
@@ -654,13 +743,35 @@ def generate_company(
     return CompanyBuilder(COMPANY_SPECS[index], index, seed, size, clock or EmulatorClock()).build()
 
 
+def generate_load_test_company(
+    index: int, seed: int = 1, clock: EmulatorClock | None = None
+) -> Company:
+    """Load-test company `index` (0-based) for `seed`, of LOAD_TEST_PROFILE whatever the
+    emulator's size. It depends on `seed`, `index` and the clock's today only."""
+    spec = load_test_spec(seed, index)
+    builder = CompanyBuilder(
+        spec, 0, seed, "small", clock or EmulatorClock(), load_test_index=index
+    )
+    return builder.build()
+
+
 def generate_backend(
-    seed: int = 1, size: str = "small", today: date | None = None
+    seed: int = 1,
+    size: str = "small",
+    today: date | None = None,
+    load_test_companies: int = 0,
 ) -> EmulatorBackend:
-    """Every company of the emulator; the first is the demo company."""
+    """Every company of the emulator; the first is the demo company.
+
+    After the named companies come `load_test_companies` load-test companies, index 0 first.
+    """
+    check_load_test_count(load_test_companies)
     clock = EmulatorClock(today)
     companies = {}
     for index in range(len(COMPANY_SPECS)):
         company = generate_company(index, seed, size, clock)
+        companies[company.realm_id] = company
+    for index in range(load_test_companies):
+        company = generate_load_test_company(index, seed, clock)
         companies[company.realm_id] = company
     return EmulatorBackend(companies=companies, clock=clock, seed=seed, size=size)

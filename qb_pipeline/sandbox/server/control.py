@@ -8,7 +8,8 @@ Routes (method, path, body -> answer):
 - `POST /_emulator/apps` `{client_id, client_secret, redirect_uris: [...]}`
   -> 201 `{client_id, redirect_uris}`: registers an app the OAuth pages accept.
 - `GET /_emulator/companies` -> `[{realmId, name, fiscalYearStartMonth (month name),
-  homeCurrency, multiCurrency, today}]`, the demo company first.
+  homeCurrency, multiCurrency, today}]`, the demo company first, then the load-test
+  companies (`--companies N`) in index order, whose rows also carry `loadTestIndex` (0-based).
 - `POST /_emulator/tokens` `{client_id, realmId}` -> the token endpoint's exact body, issued
   for the demo user without the browser pages.
 - `GET /_emulator/tokens` -> every access and refresh token issued, with its status.
@@ -63,6 +64,7 @@ from qb_pipeline.sandbox.server.faults import parse_fault_spec
 from qb_pipeline.sandbox.server.state import EmulatorState
 
 Handler = Callable[[Request], Awaitable[Response]]
+KNOWN_LISTED = 10  # realm ids an unknown-company error lists
 
 
 class ControlError(Exception):
@@ -128,7 +130,10 @@ class ControlApi:
     def _company(self, realm_id: str | None, *, status: int = 404) -> Company:
         company = self.state.backend.companies.get(realm_id or "")
         if company is None:
-            known = ", ".join(self.state.backend.companies)
+            realms = list(self.state.backend.companies)
+            known = ", ".join(realms[:KNOWN_LISTED])
+            if len(realms) > KNOWN_LISTED:  # load-test companies: up to a thousand
+                known += f", ... {len(realms) - KNOWN_LISTED} more"
             raise ControlError(f"realmId: no company {realm_id!r} (known: {known})", status)
         return company
 
@@ -339,7 +344,7 @@ class ControlApi:
 def _company_summary(company: Company) -> dict[str, Any]:
     preferences = company.store.get("Preferences", {}).get("1", {})
     currency = preferences.get("CurrencyPrefs", {})
-    return {
+    summary = {
         "realmId": company.realm_id,
         "name": company.name,
         "fiscalYearStartMonth": company.fiscal_year_start_name,
@@ -347,3 +352,6 @@ def _company_summary(company: Company) -> dict[str, Any]:
         "multiCurrency": bool(currency.get("MultiCurrencyEnabled", False)),
         "today": company.today().isoformat(),
     }
+    if company.load_test_index is not None:
+        summary["loadTestIndex"] = company.load_test_index
+    return summary

@@ -64,6 +64,9 @@ def consent(
 ) -> str:
     """Sign in, choose `realm_id` (default: the first company) and Authorize, or Cancel.
 
+    Any company the page offers can be chosen, load-test ones too (their realm ids are in
+    `GET /_emulator/companies`, or `load_test_realm_id(seed, k)` of the company builder);
+    a `realm_id` the page does not offer is a ConsentError.
     Returns the Location the emulator redirects the browser to (the app's callback URL).
     """
     with browser_traffic_unlogged(), httpx.Client(follow_redirects=False, timeout=30) as client:
@@ -81,6 +84,11 @@ def consent(
             realms = companies_on(page)
             if not realms:
                 raise ConsentError("the company choice page offers no company")
+            if realm_id and realm_id not in realms:
+                raise ConsentError(
+                    f"the company choice page does not offer realm {realm_id} "
+                    f"({len(realms)} companies offered)"
+                )
             data = {"txn": txn, "action": "authorize", "realm_id": realm_id or realms[0]}
         answer = client.post(action, data=data)
         if answer.status_code != 302:

@@ -3,6 +3,8 @@ and "Sync now" (admins), exactly as the integration page shows and does them."""
 
 from __future__ import annotations
 
+import functools
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -48,7 +50,11 @@ async def sync_now(request: Request) -> Response:
     service = request.app.state.service
     _, status = await run_in_threadpool(service.sync_requester, who.email, org)
     settings = request.app.state.settings
-    submission = await run_in_threadpool(submit_sync, settings, org, requested_by=who.email)
+    submission = await run_in_threadpool(
+        functools.partial(submit_sync, requested_by=who.email, realm_id=status.realm_id),
+        settings,
+        org,
+    )
     await run_in_threadpool(
         service.record_sync_request,
         org,

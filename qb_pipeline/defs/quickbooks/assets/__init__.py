@@ -6,7 +6,8 @@
         -> marts/goal_values, goal_value_history, goals (group goals)  QuickBooks Goals (defs/goals)
         -> serving/warehouse (group serving)          the read-only copy BI tools open
 
-Every asset that writes the DuckDB warehouse runs in the `duckdb_writer` pool (limit 1).
+Each organization has its own DuckDB warehouse; a run holds its organization's writer lock
+(resources.py), so organizations sync in parallel and one organization's runs never overlap.
 """
 
 import tempfile
@@ -23,7 +24,7 @@ from qb_pipeline.defs.quickbooks.assets.raw import load_raw
 from qb_pipeline.defs.quickbooks.assets.sql_models import build_model_assets
 from qb_pipeline.defs.quickbooks.assets.sync_finish import publish_serving
 from qb_pipeline.defs.quickbooks.assets.translator import QuickBooksTranslator
-from qb_pipeline.defs.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
+from qb_pipeline.defs.resources import OrganizationWriter, QuickBooksIntegration
 from qb_pipeline.sources.quickbooks import quickbooks_source
 from qb_pipeline.sources.quickbooks.settings import DATASET_NAME
 
@@ -48,12 +49,15 @@ def _template_pipeline() -> dlt.Pipeline:
     name="quickbooks_raw",
     dagster_dlt_translator=QuickBooksTranslator(),
     partitions_def=organizations,
-    pool=DUCKDB_WRITER_POOL,
 )
 def quickbooks_raw(
-    context: AssetExecutionContext, dlt: DagsterDltResource, quickbooks: QuickBooksIntegration
+    context: AssetExecutionContext,
+    dlt: DagsterDltResource,
+    quickbooks: QuickBooksIntegration,
+    org_writer: OrganizationWriter,
 ) -> Iterator[MaterializeResult]:
     """Import one organization's QuickBooks company with dlt (its partition)."""
+    # `org_writer` holds the organization's writer lock for the whole run (resources.py).
     yield from load_raw(context, dlt, quickbooks)
 
 
@@ -68,7 +72,6 @@ mart_keys = [key for m in model_assets for key in m.keys if key.path[0] == "mart
     group_name=SERVING_GROUP,
     deps=[*mart_keys, *GOAL_ASSETS],
     partitions_def=organizations,
-    pool=DUCKDB_WRITER_POOL,
     kinds={"duckdb"},
     description=(
         "The read-only copy of the warehouse that BI tools open ($QBP_HOME/serving.duckdb), "
@@ -79,8 +82,11 @@ mart_keys = [key for m in model_assets for key in m.keys if key.path[0] == "mart
     ),
 )
 def serving_warehouse(
-    context: AssetExecutionContext, quickbooks: QuickBooksIntegration
+    context: AssetExecutionContext,
+    quickbooks: QuickBooksIntegration,
+    org_writer: OrganizationWriter,
 ) -> MaterializeResult:
+    # `org_writer` holds the organization's writer lock for the whole run (resources.py).
     return publish_serving(context, quickbooks)
 
 

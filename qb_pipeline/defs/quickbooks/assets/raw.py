@@ -86,7 +86,7 @@ def load_raw(
             pipeline = pipeline_for_org(org, settings, realm_id=client.realm_id)
             context.log.info(
                 f"Importing {org} (QuickBooks company {client.realm_id}) with dlt pipeline "
-                f"{pipeline.pipeline_name} into {settings.warehouse_path}"
+                f"{pipeline.pipeline_name} into {settings.warehouse_path(org)}"
             )
             # The entities, then the reports, whose requests go out while the entities load
             # (sources/quickbooks/loads.py).
@@ -112,7 +112,7 @@ def load_raw(
             error = _root_cause(raised)
             no_room = no_space_message(raised, settings.home)
             message = no_room or _failure_message(
-                error, settings.warehouse_path, settings.serving_path
+                error, settings.warehouse_path(org), settings.serving_path(org)
             )
             sync_log.close_entry(
                 service,
@@ -130,7 +130,7 @@ def load_raw(
         seconds = time.monotonic() - began
         requests = client.requests_made
     tables = [result.asset_key.path[-1] for result in results]
-    counts = _company_row_counts(settings.warehouse_path, org, client.realm_id, tables)
+    counts = _company_row_counts(settings.warehouse_path(org), org, client.realm_id, tables)
     # The sync is closed once the serving copy is published (sync_log.closes_here); a run
     # that loads raw tables alone (a selection in the UI) closes it here.
     status = "succeeded" if sync_log.closes_here(context, AssetKey([RAW_SCHEMA])) else "running"
@@ -209,13 +209,16 @@ def _warehouse_free_or_stop(
 
     def tell(pid: int | None) -> None:
         context.log.warning(
-            f"The warehouse {settings.warehouse_path} is open in another process (pid {pid}); "
+            f"The warehouse {settings.warehouse_path(org)} is open in another process (pid {pid}); "
             f"waiting up to {quickbooks.lock_wait_seconds:g} s for it to close"
         )
 
     try:
         wait_until_writable(
-            settings.warehouse_path, quickbooks.lock_wait_seconds, settings.serving_path, tell
+            settings.warehouse_path(org),
+            quickbooks.lock_wait_seconds,
+            settings.serving_path(org),
+            tell,
         )
     except WarehouseBusy as busy:
         message = f"{busy}. {NOTHING_CHANGED}"

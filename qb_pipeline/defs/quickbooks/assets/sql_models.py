@@ -4,7 +4,7 @@
 `marts/<name>` (group marts). A model's header gives the asset its description, its upstream
 assets (`depends_on`) and its columns; each materialization adds the organization's row count
 and the column types DuckDB reports. `qbo.connection_status` is not built from SQL alone: its
-step closes the sync in the control DB and copies every organization's connection into it
+step closes the sync in the control DB and copies the organization's connection into it
 (sync_finish.py).
 """
 
@@ -26,7 +26,7 @@ from qb_pipeline.defs.keys import MARTS_GROUP, STAGING_GROUP
 from qb_pipeline.defs.partitions import organizations
 from qb_pipeline.defs.quickbooks.assets.sync_finish import CONNECTION_STATUS_MODEL, finish_sync
 from qb_pipeline.defs.quickbooks.assets.translator import COLUMN_SCHEMA, TABLE_NAME
-from qb_pipeline.defs.resources import DUCKDB_WRITER_POOL, QuickBooksIntegration
+from qb_pipeline.defs.resources import OrganizationWriter, QuickBooksIntegration
 from qb_pipeline.defs.step_failures import failures_recorded
 from qb_pipeline.warehouse import (
     SqlModel,
@@ -68,7 +68,6 @@ def build_model_asset(model: SqlModel, extra_deps: tuple[AssetKey, ...] = ()) ->
         description=model.description,
         deps=[*(model_key(d) for d in model.depends_on), *extra_deps],
         partitions_def=organizations,
-        pool=DUCKDB_WRITER_POOL,
         kinds={"duckdb", "sql"},
         metadata={
             TABLE_NAME: model.name,
@@ -78,8 +77,11 @@ def build_model_asset(model: SqlModel, extra_deps: tuple[AssetKey, ...] = ()) ->
         },
     )
     def _model_asset(
-        context: AssetExecutionContext, quickbooks: QuickBooksIntegration
+        context: AssetExecutionContext,
+        quickbooks: QuickBooksIntegration,
+        org_writer: OrganizationWriter,
     ) -> Iterator[MaterializeResult]:
+        # `org_writer` holds the organization's writer lock for the whole run (resources.py).
         yield run_model_step(context, quickbooks, model, finish_sync if finishing else None)
 
     return _model_asset
@@ -99,7 +101,7 @@ def run_model_step(
     with (
         failures_recorded(context, service, expected=(WarehouseBusy, WarehouseNotReady)),
         open_writer(
-            settings.warehouse_path, quickbooks.lock_wait_seconds, settings.serving_path
+            settings.warehouse_path(org), quickbooks.lock_wait_seconds, settings.serving_path(org)
         ) as connection,
     ):
         extra = before(context, service, connection) if before is not None else {}

@@ -2,8 +2,9 @@
 `succeeded`.
 
 Once every staging model and mart of the organization is built (the qbo/connection_status step),
-the datasets now available to the company are recorded with their row counts and every
-organization's connection is copied into `qbo.connection_status`; the sync's entry stays
+the datasets now available to the company are recorded with their row counts and the
+organization's connection is copied into `qbo.connection_status` (its own warehouse holds no
+other organization's row: docs/decisions.md); the sync's entry stays
 `running`. The last step publishes the warehouse to the read-only serving copy: it writes this
 sync into `qbo.connection_status` as it is about to be recorded (succeeded, at the moment of
 publication), replaces the serving copy, and only then records the sync as `succeeded` in the
@@ -15,6 +16,7 @@ Killed between the publication and that record, the run is found abandoned and r
 """
 
 import dataclasses
+import resource
 from datetime import datetime
 from typing import Any
 
@@ -96,8 +98,7 @@ def finish_sync(
             "qbo/requests": MetadataValue.int(requests or 0),
             "qbo/datasets": MetadataValue.json(datasets),
         }
-    statuses = [service.status(org.slug) for org in service.list_orgs()]
-    written = write_connection_status(connection, statuses)
+    written = write_connection_status(connection, [service.status(context.partition_key)])
     metadata["qbo/connections_written"] = MetadataValue.int(written)
     return metadata
 
@@ -134,30 +135,40 @@ def shown_as(
     return shown
 
 
+def process_figures() -> dict[str, Any]:
+    """CPU seconds and peak memory of the process that ran the run so far (a run worker of
+    the queue runs one run, so these are the run's own; bench/orgs_bench.py sums them)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "qbp/process_cpu_seconds": MetadataValue.float(round(usage.ru_utime + usage.ru_stime, 3)),
+        "qbp/process_peak_rss_mb": MetadataValue.float(round(usage.ru_maxrss / 1024, 1)),
+    }
+
+
 def publish_serving(
     context: AssetExecutionContext, quickbooks: QuickBooksIntegration
 ) -> MaterializeResult:
     """Replace the serving copy with the warehouse as it is now, then record this run's sync
     as succeeded (see the module's docstring)."""
+    org = context.partition_key
     settings = quickbooks.settings()
     service = IntegrationService(settings)
     entry = sync_log.current_entry(context)
     closing = entry is not None and sync_log.closes_here(context, SERVING_WAREHOUSE)
+    warehouse, serving = settings.warehouse_path(org), settings.serving_path(org)
     with (
         failures_recorded(
             context, service, status="partial", expected=(WarehouseBusy, OSError, duckdb.Error)
         ),
-        open_writer(
-            settings.warehouse_path, quickbooks.lock_wait_seconds, settings.serving_path
-        ) as writer,
+        open_writer(warehouse, quickbooks.lock_wait_seconds, serving) as writer,
     ):
         finished_at = sync_log.utcnow()
-        statuses = [service.status(org.slug) for org in service.list_orgs()]
+        statuses = [service.status(org)]
         if closing:
             write_connection_status(writer, shown_as(statuses, entry, "succeeded", finished_at))
         try:
-            remove_leftovers(settings.serving_path)
-            published = publish(writer, settings.warehouse_path, settings.serving_path)
+            remove_leftovers(serving)
+            published = publish(writer, warehouse, serving)
         except Exception:
             if closing:  # as failures_recorded is about to record it
                 shown = shown_as(statuses, entry, "partial", sync_log.utcnow())
@@ -173,6 +184,7 @@ def publish_serving(
         "tables_by_schema": MetadataValue.json(published.tables_by_schema),
         "seconds": MetadataValue.float(round(published.seconds, 3)),
         "published_at": MetadataValue.timestamp(published.published_at),
+        **process_figures(),
     }
     if closing:
         rows, requests = sync_log.entry_figures(context, service, entry)

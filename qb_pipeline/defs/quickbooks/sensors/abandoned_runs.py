@@ -1,7 +1,7 @@
 """The sensor that fails runs whose process is gone, so a killed run never blocks anything.
 
 Every $QBP_SENSOR_INTERVAL_SECONDS it looks at every unfinished run and marks failed those whose
-process is gone (abandoned_runs.py): their writer slots are given back, the run queue's
+process is gone (abandoned_runs.py): the run queue's
 one-run-per-partition limit lets the organization's next run start, and the sync log says
 "Last sync failed: interrupted ...". Without the daemon, the next `qb-pipeline sync` (or
 `qb-pipeline status`) does the same when it opens the instance.
@@ -35,7 +35,7 @@ def build_abandoned_runs_sensor(
         default_status=DefaultSensorStatus.RUNNING,
         description=(
             "Marks failed every unfinished run whose process is gone (a killed qb-pipeline "
-            "sync, a killed run worker), gives back its writer slot and records the sync as "
+            "sync, a killed run worker) and records the sync as "
             "failed ('interrupted'), so the organization's next runs are never blocked."
         ),
     )

@@ -74,6 +74,7 @@ from qb_pipeline.defs.sensor_kit import (
     sensor_interval_seconds,
     write_cursor_json,
 )
+from qb_pipeline.sync.launcher import realm_tag
 
 SENSOR_NAME = "quickbooks_connection_changes"
 CHANGE_TAG = "qbp/connection_change"
@@ -262,6 +263,11 @@ def build_connection_sensor(
                         TRIGGER_TAG: TRIGGER,
                         CHANGE_TAG: change.kind,
                         EVENT_TAG: str(change.event_id),
+                        **(
+                            realm_tag(service.status(org).realm_id)
+                            if change.job_name == quickbooks_sync_job.name
+                            else {}
+                        ),
                     },
                 )
             )

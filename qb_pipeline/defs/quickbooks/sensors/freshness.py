@@ -62,6 +62,7 @@ from qb_pipeline.defs.sensor_kit import (
     utcnow,
     write_cursor_json,
 )
+from qb_pipeline.sync.launcher import realm_tag
 
 SENSOR_NAME = "quickbooks_freshness"
 EVALUATION_SECONDS = 300
@@ -191,7 +192,7 @@ def build_freshness_sensor(
                         run_key=catch_up_run_key(org.slug, now),
                         job_name=job.name,
                         partition_key=org.slug,
-                        tags={TRIGGER_TAG: TRIGGER},
+                        tags={TRIGGER_TAG: TRIGGER, **realm_tag(status.realm_id)},
                     )
                 )
                 context.log.info(f"{org.slug}: catch-up sync requested: {decision.reason}")

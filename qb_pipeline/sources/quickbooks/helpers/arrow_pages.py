@@ -14,9 +14,10 @@ normalizer made from the dict rows (`max_table_nesting` 2), with the same names 
 - JSON numbers are doubles (QuickBooks writes `275` and `275.5` alike), but for the
   INTEGER_FIELDS (int64); texts stay text (no date detection), booleans bool;
 - root rows carry `org_id`, `realm_id`, `updated_at` (MetaData.LastUpdatedTime in UTC),
-  `_dlt_id` (random, unique) and `_dlt_load_id`; child rows carry `_dlt_id`,
-  `_dlt_parent_id` (the parent row's `_dlt_id`), `_dlt_root_id` (the root row's) and
-  `_dlt_list_idx`.
+  `_dlt_id` (random, unique) and `_dlt_load_id`; child rows carry `org_id` (so that any
+  table, child tables included, can be filtered or checked by organization without a join),
+  `_dlt_id`, `_dlt_parent_id` (the parent row's `_dlt_id`), `_dlt_root_id` (the root row's)
+  and `_dlt_list_idx`.
 
 Arrow reads a whole page at once (`pa.array(records)`, in C++) and the tables are cut from
 its columns; a page Arrow cannot type as one falls back to flattening record by record,
@@ -64,11 +65,12 @@ EMPTY_KEY = "_empty"  # a blank JSON key, as dlt names it
 
 # Keys that are never null in a root row: Arrow fields must say so, as the table hints do.
 _REQUIRED_ROOT = frozenset({"org_id", "realm_id", "id", ROW_KEY, LOAD_ID})
-_REQUIRED_CHILD = frozenset({ROW_KEY, PARENT_KEY, ROOT_KEY, LIST_INDEX})
+_REQUIRED_CHILD = frozenset({"org_id", ROW_KEY, PARENT_KEY, ROOT_KEY, LIST_INDEX})
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 # Columns of every child table, typed as dlt's normalizer typed them.
 CHILD_KEY_COLUMNS: dict[str, dict[str, Any]] = {
+    "org_id": {"data_type": "text", "nullable": False},
     ROOT_KEY: {"data_type": "text", "nullable": False},
     PARENT_KEY: {"data_type": "text", "nullable": False},
     LIST_INDEX: {"data_type": "bigint", "nullable": False},
@@ -252,6 +254,7 @@ class PageBuilder:
                                   rows.json_columns)  # fmt: skip
                 elif item is not None:
                     row[SCALAR_VALUE] = item
+                row["org_id"] = self.org_id
                 row[PARENT_KEY] = parent_row
                 row[ROOT_KEY] = root_row
                 row[LIST_INDEX] = index
@@ -439,6 +442,7 @@ class _ColumnarPage:
             elif not pa.types.is_null(values.type):
                 columns[SCALAR_VALUE] = values
             row_ids = pa.array(new_row_ids(len(values)), pa.string())
+            columns["org_id"] = pa.array([self.builder.org_id] * len(values), pa.string())
             columns[PARENT_KEY] = pc.take(parent_ids, parents)
             child_roots = pc.take(root_ids, parents)
             columns[ROOT_KEY] = child_roots

@@ -1,0 +1,246 @@
+"""Benchmark: many small organizations synced through the run queue on one machine.
+
+The emulator serves `--orgs` load-test companies (`--companies N`, real rate limits on); one
+organization is connected to each through the OAuth flow; `dagster dev` (webserver + daemon)
+runs on the same QBP_HOME; every sync is submitted through the webserver's GraphQL into the
+run queue (launcher.submit_sync, as "Sync now" does), which runs at most
+`max_concurrent_runs` at once, one per organization and per company. Reported:
+
+- wall: first submission to the last run's end;
+- the CPU-bound floor: the sum of each run worker's CPU seconds (qbp/process_cpu_seconds,
+  recorded by the run's last step) divided by the cores, and wall / floor (target <= 1.5);
+  the emulator's own CPU (it shares the cores here; Intuit would not) beside it;
+- peak memory: the largest run worker, and the whole `dagster dev` process tree sampled;
+- duplicate keys: rows minus distinct (org_id, realm_id, id) in every raw root table of every
+  organization's serving copy (must be 0);
+- solo equality: `--compare` organizations synced again alone, in a fresh QBP_HOME, and their
+  marts compared with the queued sync's, table by table (must be equal).
+
+    bench/run orgs [--orgs 200] [--compare 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from queued_deployment import queued_deployment  # beside this file (bench/)
+
+from qb_pipeline.config import load_settings
+from qb_pipeline.connections import IntegrationService
+from qb_pipeline.defs.instance import dagster_home
+from qb_pipeline.sandbox import EmulatorSettings, start_in_thread
+from qb_pipeline.sandbox.testing.consent import callback_params, consent
+from qb_pipeline.sync.dagster_dev import DagsterDev, live_members
+from qb_pipeline.sync.launcher import submit_sync
+from qb_pipeline.sync.runner import sync_org
+
+ADMIN = "admin@orgs.example"
+REDIRECT_URI = "http://127.0.0.1:8000/integrations/quickbooks/callback"
+TODAY = date(2026, 11, 15)
+TARGET_RATIO = 1.5
+WAIT_SECONDS = 3600.0
+FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+# Marts whose rows say when they were computed or synced: not comparable between two syncs.
+NOT_COMPARED = {"connection_status"}
+
+
+def org_slug(index: int) -> str:
+    return f"load-{index:03d}"
+
+
+def connect_all(service: IntegrationService, realms: list[str]) -> None:
+    for index, realm in enumerate(realms):
+        org = org_slug(index)
+        service.create_org(org, f"Load Test Org {index:03d}")
+        if index == 0:
+            service.add_user(ADMIN, org, "admin", "orgs-bench-password-1")
+        else:
+            service.add_user(ADMIN, org, "admin")
+        authorize = service.begin_connect(org, ADMIN, REDIRECT_URI)
+        params = callback_params(consent(authorize, realm_id=realm))
+        service.complete_connect(
+            params["state"] or "", params["code"], params["realmId"], params["error"], REDIRECT_URI
+        )
+
+
+def tree_rss_mb(group: int) -> float:
+    total = 0
+    for pid in live_members(group):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue  # ended meanwhile
+    return total / 1024
+
+
+def wait_for_runs(
+    instance: DagsterInstance, run_ids: list[str], dagster: DagsterDev
+) -> tuple[list, float]:
+    """The finished run records, and the peak RSS of the dagster dev tree meanwhile."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    peak = 0.0
+    group = os.getpgid(dagster.process.pid)
+    while True:
+        peak = max(peak, tree_rss_mb(group))
+        records = instance.get_run_records(RunsFilter(run_ids=run_ids))
+        if len(records) == len(run_ids) and all(r.dagster_run.status in FINISHED for r in records):
+            return records, peak
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"runs unfinished after {WAIT_SECONDS:g} s")
+        # Sampling the tree's memory is the reason to look often; the runs give no signal.
+        time.sleep(0.5)
+
+
+def run_figures(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
+    """(CPU seconds, peak RSS MB) of the run's worker, from its serving materialization."""
+    from qb_pipeline.defs.keys import SERVING_WAREHOUSE
+
+    events = instance.get_records_for_run(run_id, of_type=_materialization()).records
+    for record in events:
+        materialization = record.event_log_entry.dagster_event.step_materialization_data
+        if materialization.materialization.asset_key == SERVING_WAREHOUSE:
+            metadata = materialization.materialization.metadata
+            return (
+                metadata["qbp/process_cpu_seconds"].value,
+                metadata["qbp/process_peak_rss_mb"].value,
+            )
+    raise LookupError(f"run {run_id} published nothing")
+
+
+def _materialization():
+    from dagster import DagsterEventType
+
+    return DagsterEventType.ASSET_MATERIALIZATION
+
+
+def duplicate_keys(serving: Path) -> int:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        tables = [row[0] for row in con.execute(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'qbo_raw'"
+            " AND column_name = 'id' AND table_name NOT LIKE '%\\_\\_%' ESCAPE '\\'"
+        ).fetchall()]  # fmt: skip
+        extra = 0
+        for table in tables:
+            (count,) = con.execute(
+                f'SELECT count(*) - count(DISTINCT (org_id, realm_id, id)) FROM qbo_raw."{table}"'
+            ).fetchone()
+            extra += count
+    return extra
+
+
+def marts_of(serving: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        names = [row[0] for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+        ).fetchall()]  # fmt: skip
+        return {
+            name: sorted(map(repr, con.execute(f'SELECT * FROM marts."{name}"').fetchall()))
+            for name in sorted(names)
+            if name not in NOT_COMPARED
+        }
+
+
+def solo_marts(env: dict[str, str], realm: str, org: str, tmp: Path) -> dict[str, list[tuple]]:
+    """`org`'s company synced alone (in process) in a fresh QBP_HOME."""
+    home = tmp / f"solo-{org}"
+    solo_env = {**env, "QBP_HOME": str(home)}
+    saved = dict(os.environ)
+    os.environ.update(solo_env)
+    try:
+        settings = load_settings(solo_env)
+        service = IntegrationService(settings)
+        connect_all_one(service, org, realm)
+        outcome = sync_org(org, settings, today=TODAY)
+        assert outcome.succeeded, outcome.message
+        return marts_of(settings.serving_path(org))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def connect_all_one(service: IntegrationService, org: str, realm: str) -> None:
+    service.create_org(org, org)
+    service.add_user(ADMIN, org, "admin", "orgs-bench-password-1")
+    authorize = service.begin_connect(org, ADMIN, REDIRECT_URI)
+    params = callback_params(consent(authorize, realm_id=realm))
+    service.complete_connect(
+        params["state"] or "", params["code"], params["realmId"], params["error"], REDIRECT_URI
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orgs", type=int, default=200)
+    parser.add_argument("--compare", type=int, default=3, help="organizations synced solo")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+
+    emulator = start_in_thread(
+        EmulatorSettings(seed=7, today=TODAY, limits_enabled=True, companies=args.orgs)
+    )
+    realms = [c.realm_id for c in emulator.state.backend.load_test_companies()]
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        env, settings, port = queued_deployment(tmp, emulator.url)
+        service = IntegrationService(settings)
+        started = time.perf_counter()
+        connect_all(service, realms)
+        print(f"{args.orgs} organizations connected in {time.perf_counter() - started:.1f} s")
+        dagster = DagsterDev(settings, port, tmp / "dagster-dev.log", env)
+        try:
+            dagster.wait_ready()
+            emulator_cpu_before = time.process_time()
+            submitted = time.time()
+            run_ids = []
+            for index, realm in enumerate(realms):
+                submission = submit_sync(
+                    settings, org_slug(index), requested_by="orgs-bench", realm_id=realm
+                )
+                assert submission.submitted, submission.problem
+                run_ids.append(submission.run_id)
+            with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+                records, tree_peak = wait_for_runs(instance, run_ids, dagster)
+                emulator_cpu = time.process_time() - emulator_cpu_before
+                failed = [r for r in records if r.dagster_run.status != DagsterRunStatus.SUCCESS]
+                assert not failed, f"{len(failed)} runs failed, e.g. {failed[0].dagster_run.run_id}"
+                ended = max(r.end_time for r in records)
+                figures = [run_figures(instance, run_id) for run_id in run_ids]
+        finally:
+            dagster.stop()
+        wall = ended - submitted
+        cpu = sum(f[0] for f in figures)
+        floor = cpu / cores
+        servings = [settings.serving_path(org_slug(i)) for i in range(len(realms))]
+        duplicates = sum(duplicate_keys(path) for path in servings)
+        compared = sorted({0, len(realms) - 1, *range(min(args.compare, len(realms)))})
+        unequal = [
+            org_slug(i)
+            for i in compared
+            if solo_marts(env, realms[i], org_slug(i), tmp)
+            != marts_of(settings.serving_path(org_slug(i)))
+        ]
+    emulator.stop()
+    print(f"organizations: {args.orgs}, cores: {cores}")
+    print(f"wall (first submission -> last run ended): {wall:.1f} s")
+    print(f"run workers' CPU: {cpu:.1f} s; CPU-bound floor (CPU / cores): {floor:.1f} s")
+    print(f"wall / floor: {wall / floor:.2f} (target <= {TARGET_RATIO})")
+    print(f"emulator + bench CPU meanwhile (same cores): {emulator_cpu:.1f} s; "
+          f"wall / floor with it: {wall / ((cpu + emulator_cpu) / cores):.2f}")  # fmt: skip
+    print(f"peak RSS: largest run worker {max(f[1] for f in figures):.0f} MB, "
+          f"dagster dev tree {tree_peak:.0f} MB")  # fmt: skip
+    print(f"duplicate keys: {duplicates}")
+    print(f"marts equal to a solo sync: {len(compared) - len(unequal)}/{len(compared)}"
+          + (f" (unequal: {', '.join(unequal)})" if unequal else ""))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
