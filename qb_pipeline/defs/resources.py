@@ -26,6 +26,14 @@ from qb_pipeline.warehouse.writer import org_writer_lock
 PARTITION_TAG = "dagster/partition"
 
 
+def settings_for_home(home: str | None) -> Settings:
+    """The environment's settings, with QBP_HOME replaced by `home` when one is configured."""
+    env = dict(os.environ)
+    if home:
+        env["QBP_HOME"] = home
+    return load_settings(env)
+
+
 class QuickBooksIntegration(ConfigurableResource):
     """The control DB and the warehouse files of QBP_HOME, read from the environment."""
 
@@ -49,10 +57,7 @@ class QuickBooksIntegration(ConfigurableResource):
     )
 
     def settings(self) -> Settings:
-        env = dict(os.environ)
-        if self.home:
-            env["QBP_HOME"] = self.home
-        return load_settings(env)
+        return settings_for_home(self.home)
 
     def service(self) -> IntegrationService:
         return IntegrationService(self.settings())
@@ -98,10 +103,7 @@ class OrganizationWriter(ConfigurableResource):
                 f"{self.wait_seconds:g} s for it to finish"
             )
 
-        env = dict(os.environ)
-        if self.home:
-            env["QBP_HOME"] = self.home
-        settings = load_settings(env)
+        settings = settings_for_home(self.home)
         with org_writer_lock(settings.org_dir(org), org, self.wait_seconds, tell):
             yield self
 

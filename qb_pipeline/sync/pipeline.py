@@ -24,15 +24,14 @@ import pyarrow as pa
 from dlt.common.pipeline import LoadInfo, NormalizeInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from qb_pipeline.config import Settings
+from qb_pipeline.config import Settings, org_slug_checked
 from qb_pipeline.sources.quickbooks.helpers.arrow_pages import ROOT_KEY, ROW_KEY
 from qb_pipeline.sources.quickbooks.settings import DATASET_NAME, SOURCE_NAME
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
 
-# Organization slugs (connections/orgs.py) use a-z, 0-9 and '-'; dlt names use '_'. The
-# mapping is one to one because slugs have no '_'.
-_SLUG = re.compile(r"[a-z0-9-]+")
+# Organization slugs (connections/orgs.py, checked by config.org_slug_checked) use a-z, 0-9
+# and '-'; dlt names use '_'. The mapping is one to one because slugs have no '_'.
 _REALM = re.compile(r"[0-9]{1,32}")
 
 # Memory and speed of a sync (bench/README.md has the measurements, large company). The dlt
@@ -90,8 +89,7 @@ def pipeline_name(org_id: str, realm_id: str) -> str:
     organization reconnected to another company starts that company with no state, so its
     whole history is imported, and the old company's state waits unused should it come back.
     """
-    if not _SLUG.fullmatch(org_id or ""):
-        raise ValueError(f"organization slug {org_id!r} must use a-z, 0-9 and '-' only")
+    org_slug_checked(org_id)
     if not _REALM.fullmatch(realm_id or ""):
         raise ValueError(f"QuickBooks company id {realm_id!r} must be digits")
     return f"{SOURCE_NAME}_{org_id.replace('-', '_')}_{realm_id}"

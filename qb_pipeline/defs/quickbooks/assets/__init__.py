@@ -74,10 +74,11 @@ mart_keys = [key for m in model_assets for key in m.keys if key.path[0] == "mart
     partitions_def=organizations,
     kinds={"duckdb"},
     description=(
-        "The read-only copy of the warehouse that BI tools open ($QBP_HOME/serving.duckdb), "
-        "replaced atomically after every successful sync: readers never block the pipeline "
-        "and never see a half-written state. Connect with `duckdb -readonly "
-        "$QBP_HOME/serving.duckdb`, DBeaver's DuckDB driver (read-only), or "
+        "The read-only copy of the organization's warehouse that its BI tools open "
+        "($QBP_HOME/serving/<org>.duckdb, that organization's rows only), replaced atomically "
+        "after every successful sync: readers never block the pipeline and never see a "
+        "half-written state. Connect with `duckdb -readonly $QBP_HOME/serving/<org>.duckdb`, "
+        "DBeaver's DuckDB driver (read-only), or "
         "`duckdb.connect(path, read_only=True)`."
     ),
 )
