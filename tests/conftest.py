@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,10 +16,14 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 if TYPE_CHECKING:
     from qb_pipeline.sandbox import RunningEmulator
+    from tests.postgres_server import PostgresServer
 
 # A fixed "today" keeps generated companies, reports and expectations stable.
 TEST_TODAY = date(2026, 11, 15)
 TEST_SEED = 7
+
+# Names of the per-test databases (one cluster per test process, so a counter is unique).
+_postgres_databases = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +66,23 @@ def make_emulator() -> Iterator[Callable[..., RunningEmulator]]:
     """Start a private emulator (for tests that change data, faults, limits or clocks)."""
     with emulators() as factory:
         yield factory
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster per test process (Debian's server, 127.0.0.1, a free
+    port, password logins only), stopped and deleted when the session ends."""
+    from tests.postgres_server import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database of its own for each test, as its superuser's URL
+    (postgresql://postgres:PASSWORD@127.0.0.1:PORT/test_N); dropped after the test."""
+    name = f"test_{next(_postgres_databases)}"
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
