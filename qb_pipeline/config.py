@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("production", "sandbox", "emulator")
 
@@ -99,6 +100,25 @@ class Settings:
     emulator_url: str | None
     redirect_uri: str | None
     dagster_url: str | None = DEFAULT_DAGSTER_URL  # None: no direct run submission
+    # QBP_DATABASE_URL: None is the SQLite file under QBP_HOME; else a sqlite:/// path or a
+    # postgresql:// URL (which may hold a password: never printed, see __repr__).
+    database_url: str | None = None
+    # QBP_WAREHOUSE_URL: None = one DuckDB file per organization under QBP_HOME; else a
+    # postgresql:// URL (it holds a password: never log it, show `warehouse_url_shown`).
+    warehouse_url: str | None = None
+    # QBP_DAGSTER_PG_URL: None = Dagster's storage is SQLite under QBP_HOME/dagster; else a
+    # postgresql+psycopg2:// URL that the instance's dagster.yaml reads from the environment (it holds
+    # a password: never written to dagster.yaml, never logged).
+    dagster_pg_url: str | None = None
+
+    @property
+    def warehouse_on_postgres(self) -> bool:
+        return self.warehouse_url is not None
+
+    @property
+    def warehouse_url_shown(self) -> str:
+        """Where the warehouse is, fit for logs and messages (no password)."""
+        return redacted_url(self.warehouse_url) if self.warehouse_url else str(self.home / "orgs")
 
     @property
     def endpoints(self) -> IntuitEndpoints:
@@ -106,7 +126,17 @@ class Settings:
 
     @property
     def control_db_path(self) -> Path:
+        """The SQLite control DB's file (QBP_DATABASE_URL's path when it names one)."""
+        if self.database_url is not None and self.database_url.startswith(SQLITE_PREFIX):
+            return Path(self.database_url.removeprefix(SQLITE_PREFIX)).resolve()
         return self.home / "control.sqlite3"
+
+    @property
+    def postgres_database_url(self) -> str | None:
+        """QBP_DATABASE_URL when it names a Postgres database, else None."""
+        if self.database_url is not None and not self.database_url.startswith(SQLITE_PREFIX):
+            return self.database_url
+        return None
 
     # One warehouse file per organization (docs/decisions.md, "One DuckDB file per
     # organization"): DuckDB allows one writing process per file, so organizations' syncs run
@@ -172,6 +202,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         emulator_url=env.get("QBO_EMULATOR_URL") or None,
         redirect_uri=env.get("QBO_REDIRECT_URI") or None,
         dagster_url=_dagster_url(env.get("QBP_DAGSTER_URL")),
+        database_url=database_url(env.get("QBP_DATABASE_URL")),
+        warehouse_url=warehouse_url(env.get("QBP_WAREHOUSE_URL")),
+        dagster_pg_url=dagster_pg_url(env.get(DAGSTER_PG_URL_VARIABLE)),
     )
 
 
@@ -186,3 +219,100 @@ def _dagster_url(value: str | None) -> str | None:
             f"QBP_DAGSTER_URL must be the Dagster webserver's http(s) URL or 'off', not {text!r}"
         )
     return text.rstrip("/")
+
+
+# Postgres URLs as libpq reads them: postgresql://user:password@host:port/database.
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+# A SQLite control DB by URL, SQLAlchemy's spelling: sqlite:///relative or sqlite:////absolute.
+SQLITE_PREFIX = "sqlite:///"
+
+# user:password@ in a URL, up to the last '@' before the host (a password may hold an '@').
+_CREDENTIALS = re.compile(r"([^:/@\s]*):[^/\s]*@")
+
+
+def redacted_url(url: str) -> str:
+    """`url` with its password (if any) replaced by `***`, for messages and logs; also for a
+    value that is not a well-formed URL."""
+    return _CREDENTIALS.sub(r"\1:***@", url)
+
+
+def postgres_url_problem(text: str) -> str | None:
+    """What is wrong with `text` as a Postgres URL naming one database, or None."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 -- raises ValueError when not a number in range
+    except ValueError:
+        return "has a port that is not a number from 1 to 65535"
+    database = parts.path.strip("/")
+    if parts.scheme not in POSTGRES_SCHEMES:
+        return "must start with postgresql://"
+    if not parts.hostname:
+        return "names no host"
+    if not database or "/" in database:
+        return "must name one database (postgresql://user:password@host:port/database)"
+    if not parts.username:
+        return "names no user"
+    return None
+
+
+def database_url(value: str | None) -> str | None:
+    """QBP_DATABASE_URL checked: None (unset or empty: the SQLite file under QBP_HOME), a
+    sqlite:///path, or a Postgres URL. The error shows the value with its password hidden."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.startswith(SQLITE_PREFIX) and len(text) > len(SQLITE_PREFIX):
+        return text
+    problem = postgres_url_problem(text)
+    if problem is not None:
+        raise ConfigError(
+            f"QBP_DATABASE_URL {problem} (or sqlite:///path; unset for the SQLite file under"
+            f" QBP_HOME): {redacted_url(text)}"
+        )
+    return text
+
+
+def warehouse_url(value: str | None) -> str | None:
+    """QBP_WAREHOUSE_URL checked: None (unset or empty: DuckDB files under QBP_HOME) or a
+    postgresql://user:password@host[:port]/database URL. The error shows the value with its
+    password hidden."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    problem = postgres_url_problem(text)
+    if problem is not None:
+        raise ConfigError(
+            f"QBP_WAREHOUSE_URL {problem} (unset it for DuckDB files under QBP_HOME):"
+            f" {redacted_url(text)}"
+        )
+    return text
+
+
+# The Dagster instance's Postgres storage (dagster-postgres); dagster.yaml names the variable,
+# never its value (defs/instance.py). Dagster hands the URL to SQLAlchemy as it is, and
+# SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which is not installed (dagster-postgres
+# brings psycopg2): so the URL names its driver.
+DAGSTER_PG_URL_VARIABLE = "QBP_DAGSTER_PG_URL"
+DAGSTER_PG_SCHEME = "postgresql+psycopg2"
+
+
+def dagster_pg_url(value: str | None) -> str | None:
+    """QBP_DAGSTER_PG_URL checked: None (unset or empty: SQLite under QBP_HOME/dagster) or a
+    postgresql+psycopg2://user:password@host[:port]/database URL. The error hides the
+    password."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    scheme, _, rest = text.partition("://")
+    if scheme in POSTGRES_SCHEMES:
+        problem = f"must name the psycopg2 driver: {DAGSTER_PG_SCHEME}://{rest and '...'}"
+    elif scheme != DAGSTER_PG_SCHEME:
+        problem = f"must start with {DAGSTER_PG_SCHEME}://"
+    else:
+        problem = postgres_url_problem(f"postgresql://{rest}")
+    if problem is not None:
+        raise ConfigError(
+            f"{DAGSTER_PG_URL_VARIABLE} {problem} (unset it for SQLite under"
+            f" QBP_HOME/dagster): {redacted_url(text)}"
+        )
+    return text

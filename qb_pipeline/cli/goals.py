@@ -98,11 +98,10 @@ def _user_errors(func):  # noqa: ANN001 - click decorator plumbing
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        import sqlite3
-
         import duckdb
 
         from qb_pipeline.config import ConfigError
+        from qb_pipeline.connections.db import DATABASE_ERRORS
         from qb_pipeline.connections.errors import IntegrationError
         from qb_pipeline.goals.store import GoalStoreError
 
@@ -115,7 +114,7 @@ def _user_errors(func):  # noqa: ANN001 - click decorator plumbing
             raise click.ClickException(f"goal not {refused.verb}:\n{listed}") from None
         except (ConfigError, IntegrationError, GoalStoreError) as error:
             raise click.ClickException(" ".join(str(error).split())) from None
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise click.ClickException(f"control DB: {error}") from None
         except duckdb.Error as error:
             raise click.ClickException(f"warehouse: {' '.join(str(error).split())}") from None
@@ -296,7 +295,7 @@ def apply_goal_files(
     from qb_pipeline.goals.store import GoalStore
 
     settings = service.config
-    store = GoalStore(service.db_path)
+    store = GoalStore(service.db)
     realms: dict[str, str | None] = {}
 
     def blocked_reason(org: str) -> str | None:
@@ -466,7 +465,7 @@ def create(org_slug: str, actor: str, goal_id: str | None, **options: Any) -> No
         missing.append("--account or --line")
     if missing:
         raise click.UsageError(f"missing {', '.join(missing)}")
-    store = GoalStore(service.db_path)
+    store = GoalStore(service.db)
     taken = {g.goal_id for g in store.list(org_slug)}
     if goal_id is not None and goal_id in taken:
         raise _Refused(
@@ -503,7 +502,7 @@ def update(
 
     service = _service()
     _member, status = _gate(service, actor, org_slug, CHANGE_ACTION, "changed")
-    store = GoalStore(service.db_path)
+    store = GoalStore(service.db)
     current = store.get(org_slug, goal_id)
     fields = _fields_from_options(dict(options))
     if not fields:
@@ -537,7 +536,7 @@ def _state_command(name: str, verb: str, needs_connection: bool, help_text: str)
         _member, status = service.goal_editor(
             actor, org_slug, action=CHANGE_ACTION, needs_connection=needs_connection
         )
-        store = GoalStore(service.db_path)
+        store = GoalStore(service.db)
         method = getattr(store, name)
         kwargs: dict[str, Any] = {
             "actor": actor,
@@ -594,7 +593,7 @@ def list_command(org_slug: str, state: str, as_json: bool) -> None:
 
     service = _service()
     realm_id = service.status(org_slug).realm_id
-    stored = GoalStore(service.db_path).list(org_slug, None if state == "all" else [state])
+    stored = GoalStore(service.db).list(org_slug, None if state == "all" else [state])
     with imported_data(service.config, org_slug) as data:
         latest = values.latest(data.con, org_slug, realm_id) if data.con is not None else {}
     if as_json:
@@ -630,7 +629,7 @@ def show(goal_id: str, org_slug: str, as_json: bool) -> None:
 
     service = _service()
     realm_id = service.status(org_slug).realm_id
-    store = GoalStore(service.db_path)
+    store = GoalStore(service.db)
     goal = store.get(org_slug, goal_id)
     history = store.history(org_slug, goal_id)
     with imported_data(service.config, org_slug) as data:

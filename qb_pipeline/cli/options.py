@@ -69,16 +69,15 @@ def one_line_errors(func: Command) -> Command:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        import sqlite3
-
         from qb_pipeline.config import ConfigError
+        from qb_pipeline.connections.db import DATABASE_ERRORS
         from qb_pipeline.connections.errors import IntegrationError
 
         try:
             return func(*args, **kwargs)
         except (ConfigError, IntegrationError) as error:
             raise click.ClickException(" ".join(str(error).split())) from None
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise click.ClickException(f"control DB: {error}") from None
         except OSError as error:
             raise click.ClickException(" ".join(str(error).split())) from None

@@ -18,13 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from qb_pipeline.connections import audit
-from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
+from qb_pipeline.connections.db import Connection, Row, from_text, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import (
     IntegrationError,
     InvalidInput,
@@ -118,7 +117,7 @@ JOIN organizations AS o ON o.id = t.org_id
 """
 
 
-def _info(row: sqlite3.Row) -> AccessTokenInfo:
+def _info(row: Row) -> AccessTokenInfo:
     return AccessTokenInfo(
         id=row["id"],
         name=row["name"],
@@ -134,7 +133,7 @@ def _info(row: sqlite3.Row) -> AccessTokenInfo:
 
 
 def create(
-    conn: sqlite3.Connection,
+    conn: Connection,
     member: Membership,
     name: str,
     expires_in_days: int | None,
@@ -154,7 +153,7 @@ def create(
     with transaction(conn):
         token_id = conn.execute(
             "INSERT INTO access_tokens (token_hash, prefix, user_id, org_id, name, created_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 token_hash(token),
                 token[:PREFIX_SHOWN],
@@ -164,7 +163,7 @@ def create(
                 to_text(now),
                 to_text(expires),
             ),
-        ).lastrowid
+        ).fetchone()[0]
         audit.record(
             conn,
             "access token created",
@@ -178,7 +177,7 @@ def create(
     return NewAccessToken(get(conn, member.org_slug, token_id), token)
 
 
-def get(conn: sqlite3.Connection, org_slug: str, token_id: int) -> AccessTokenInfo:
+def get(conn: Connection, org_slug: str, token_id: int) -> AccessTokenInfo:
     row = conn.execute(
         _INFO_SQL + " WHERE o.slug = ? AND t.id = ?", (org_slug, token_id)
     ).fetchone()
@@ -187,9 +186,7 @@ def get(conn: sqlite3.Connection, org_slug: str, token_id: int) -> AccessTokenIn
     return _info(row)
 
 
-def listed(
-    conn: sqlite3.Connection, org_slug: str, email: str | None = None
-) -> list[AccessTokenInfo]:
+def listed(conn: Connection, org_slug: str, email: str | None = None) -> list[AccessTokenInfo]:
     """The organization's tokens (of one user, when `email` is given), newest first."""
     sql = _INFO_SQL + " WHERE o.slug = ?"
     params: tuple[Any, ...] = (org_slug,)
@@ -201,7 +198,7 @@ def listed(
 
 
 def revoke(
-    conn: sqlite3.Connection,
+    conn: Connection,
     actor: Membership,
     token_id: int,
     now: datetime | None = None,
@@ -245,7 +242,7 @@ def revoke(
 
 
 def authenticate(
-    conn: sqlite3.Connection, token: str, now: datetime | None = None
+    conn: Connection, token: str, now: datetime | None = None
 ) -> tuple[AccessTokenInfo, Membership]:
     """The token's record and its user's current membership of its organization, or
     TokenRejected saying why (never echoing the token)."""

@@ -7,10 +7,9 @@ tokens, codes and passwords never reach this module.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
-from qb_pipeline.connections.db import from_text, to_text, utcnow
+from qb_pipeline.connections.db import Connection, from_text, to_text, utcnow
 from qb_pipeline.connections.results import AuditEntry
 
 OK, REFUSED, FAILED, FORBIDDEN = "ok", "refused", "failed", "forbidden"
@@ -18,7 +17,7 @@ SYSTEM_ACTOR = "system"
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: Connection,
     action: str,
     outcome: str,
     *,
@@ -33,9 +32,7 @@ def record(
     )
 
 
-def entries(
-    conn: sqlite3.Connection, org_id: int | None = None, limit: int = 100
-) -> list[AuditEntry]:
+def entries(conn: Connection, org_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
     """The newest entries first, of one organization or of all."""
     sql = (
         "SELECT a.id, a.at, o.slug, a.actor, a.action, a.detail, a.outcome"

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from qb_pipeline.connections import audit, events
 from qb_pipeline.connections.crypto import TokenCipher
-from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
+from qb_pipeline.connections.db import Connection, from_text, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import (
     ConnectCancelled,
     ConnectFailed,
@@ -28,7 +26,7 @@ from qb_pipeline.connections.errors import (
     NotConnected,
     StateMismatch,
 )
-from qb_pipeline.connections.locks import connection_lock
+from qb_pipeline.connections.locks import ConnectionLocks
 from qb_pipeline.connections.oauth_flow import IntuitOAuth, TokenRejected, TokenSet
 from qb_pipeline.connections.results import (
     CONNECTED,
@@ -54,9 +52,7 @@ def check_redirect_uri(redirect_uri: str) -> str:
     return redirect_uri
 
 
-def begin(
-    conn: sqlite3.Connection, oauth: IntuitOAuth, member: Membership, redirect_uri: str
-) -> str:
+def begin(conn: Connection, oauth: IntuitOAuth, member: Membership, redirect_uri: str) -> str:
     """Store a fresh state for `member` (an admin) and return Intuit's authorize URL."""
     check_redirect_uri(redirect_uri)
     state = secrets.token_urlsafe(32)
@@ -82,9 +78,7 @@ def begin(
     return oauth.authorization_url(redirect_uri, state)
 
 
-def consume_state(
-    conn: sqlite3.Connection, state: str | None, redirect_uri: str
-) -> tuple[str, str]:
+def consume_state(conn: Connection, state: str | None, redirect_uri: str) -> tuple[str, str]:
     """Mark the state used and return (org slug, user email); StateMismatch if it cannot be."""
     now = utcnow()
     problem = None
@@ -124,8 +118,8 @@ def consume_state(
 
 
 def complete(
-    conn: sqlite3.Connection,
-    home: Path,
+    conn: Connection,
+    locks: ConnectionLocks,
     cipher: TokenCipher,
     oauth: IntuitOAuth,
     member: Membership,
@@ -189,7 +183,7 @@ def complete(
         )
         _revoke_quietly(conn, oauth, org, actor, tokens, realm_id)
         raise
-    with connection_lock(home, org.slug):
+    with locks.hold(org.slug):
         refusal = _store(conn, cipher, member, tokens, realm_id, company_name)
     if refusal is not None:
         _revoke_quietly(conn, oauth, org, actor, tokens, realm_id)
@@ -197,7 +191,7 @@ def complete(
 
 
 def _store(
-    conn: sqlite3.Connection,
+    conn: Connection,
     cipher: TokenCipher,
     member: Membership,
     tokens: TokenSet,
@@ -296,15 +290,15 @@ def _store(
 
 
 def disconnect(
-    conn: sqlite3.Connection,
-    home: Path,
+    conn: Connection,
+    locks: ConnectionLocks,
     cipher: TokenCipher,
     oauth: IntuitOAuth,
     member: Membership,
 ) -> None:
     """Revoke at Intuit, erase the tokens, mark disconnected; imported data is untouched."""
     org, actor = member.organization, member.email
-    with connection_lock(home, org.slug):
+    with locks.hold(org.slug):
         row = read_connection(conn, org.id)
         if row is None or row["status"] == DISCONNECTED:
             raise NotConnected(
@@ -361,7 +355,7 @@ def disconnect(
 
 
 def _audit(
-    conn: sqlite3.Connection,
+    conn: Connection,
     action: str,
     outcome: str,
     org: Organization,
@@ -373,7 +367,7 @@ def _audit(
 
 
 def _revoke_quietly(
-    conn: sqlite3.Connection,
+    conn: Connection,
     oauth: IntuitOAuth,
     org: Organization,
     actor: str,

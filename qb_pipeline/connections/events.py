@@ -12,12 +12,11 @@ once, in commit order, whatever the clocks of the machines say.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from qb_pipeline.connections.db import from_text, to_text, utcnow
+from qb_pipeline.connections.db import Connection, from_text, to_text, utcnow
 
 # A new connection: the first one, or one after a disconnect or a lost authorization (to the
 # same company or another one; `detail` has previous_status and previous_realm_id).
@@ -52,7 +51,7 @@ class Event:
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: Connection,
     kind: str,
     *,
     org_id: int,
@@ -66,32 +65,39 @@ def record(
         # An event written outside the change's transaction could be seen without the change.
         raise RuntimeError("events are recorded inside the transaction of the change")
     cursor = conn.execute(
-        "INSERT INTO events (at, org_id, realm_id, kind, detail) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO events (at, org_id, realm_id, kind, detail) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id",
         (to_text(utcnow()), org_id, realm_id, kind, json.dumps(detail, default=str)),
     )
-    return int(cursor.lastrowid)
+    return int(cursor.fetchone()[0])
 
 
+# `{kinds}`: one placeholder per kind asked for, or none for all kinds (engine-neutral SQL).
 EVENTS_AFTER_SQL = """
 SELECT e.id, e.at, o.slug, e.realm_id, e.kind, e.detail
 FROM events AS e
 JOIN organizations AS o ON o.id = e.org_id
-WHERE e.id > ?
-  AND (? IS NULL OR e.kind IN (SELECT value FROM json_each(?)))
+WHERE e.id > ?{kinds}
 ORDER BY e.id
 LIMIT ?
 """
 
 
 def after(
-    conn: sqlite3.Connection,
+    conn: Connection,
     last_id: int,
     kinds: tuple[str, ...] | None = None,
     limit: int = 1000,
 ) -> list[Event]:
     """The events after id `last_id` (of `kinds`, when given), oldest first."""
-    wanted = json.dumps(list(kinds)) if kinds is not None else None
-    rows = conn.execute(EVENTS_AFTER_SQL, (last_id, wanted, wanted, limit)).fetchall()
+    if kinds is None:
+        sql, wanted = EVENTS_AFTER_SQL.format(kinds=""), ()
+    elif not kinds:
+        return []
+    else:
+        marks = ", ".join("?" for _ in kinds)
+        sql, wanted = EVENTS_AFTER_SQL.format(kinds=f" AND e.kind IN ({marks})"), tuple(kinds)
+    rows = conn.execute(sql, (last_id, *wanted, limit)).fetchall()
     return [
         Event(
             id=row["id"],
@@ -105,7 +111,7 @@ def after(
     ]
 
 
-def last_id(conn: sqlite3.Connection) -> int:
+def last_id(conn: Connection) -> int:
     """The id of the newest event (0 when there is none)."""
     row = conn.execute("SELECT max(id) FROM events").fetchone()
     return int(row[0] or 0)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from qb_pipeline.connections import audit
-from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
+from qb_pipeline.connections.db import Connection, from_text, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import InvalidInput
 from qb_pipeline.connections.results import FREQUENCIES, IntegrationSettings, Membership
 
@@ -17,7 +16,7 @@ MAX_HISTORY_YEARS = 20
 FIELDS = ("auto_sync", "frequency", "local_time", "timezone", "history_years")
 
 
-def read(conn: sqlite3.Connection, org_id: int) -> IntegrationSettings:
+def read(conn: Connection, org_id: int) -> IntegrationSettings:
     row = conn.execute(
         "SELECT s.*, u.email AS updated_by_email FROM integration_settings s"
         " LEFT JOIN users u ON u.id = s.updated_by WHERE s.org_id = ?",
@@ -77,9 +76,7 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def update(
-    conn: sqlite3.Connection, member: Membership, changes: dict[str, Any]
-) -> IntegrationSettings:
+def update(conn: Connection, member: Membership, changes: dict[str, Any]) -> IntegrationSettings:
     clean = validate(changes)
     org_id = member.organization.id
     with transaction(conn):

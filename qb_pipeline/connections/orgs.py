@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from qb_pipeline.connections import audit, sign_in_throttle, web_sessions
-from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
+from qb_pipeline.connections.db import (
+    INTEGRITY_ERRORS,
+    Connection,
+    Row,
+    from_text,
+    to_text,
+    transaction,
+    utcnow,
+)
 from qb_pipeline.connections.errors import (
     AlreadyExists,
     InvalidInput,
@@ -59,17 +66,17 @@ def check_role(role: str) -> str:
     return role
 
 
-def _org(row: sqlite3.Row) -> Organization:
+def _org(row: Row) -> Organization:
     return Organization(
         id=row["id"], slug=row["slug"], name=row["name"], created_at=from_text(row["created_at"])
     )
 
 
-def _user(row: sqlite3.Row) -> User:
+def _user(row: Row) -> User:
     return User(id=row["id"], email=row["email"], created_at=from_text(row["created_at"]))
 
 
-def create_org(conn: sqlite3.Connection, slug: str, name: str) -> Organization:
+def create_org(conn: Connection, slug: str, name: str) -> Organization:
     """A new organization with default integration settings."""
     check_slug(slug)
     name = (name or "").strip()
@@ -81,10 +88,10 @@ def create_org(conn: sqlite3.Connection, slug: str, name: str) -> Organization:
     try:
         with transaction(conn):
             cursor = conn.execute(
-                "INSERT INTO organizations (slug, name, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO organizations (slug, name, created_at) VALUES (?, ?, ?) RETURNING id",
                 (slug, name, now),
             )
-            org_id = cursor.lastrowid
+            org_id = cursor.fetchone()[0]
             # Defaults come from the column defaults in the migration, in one place.
             conn.execute("INSERT INTO integration_settings (org_id) VALUES (?)", (org_id,))
             audit.record(
@@ -96,35 +103,35 @@ def create_org(conn: sqlite3.Connection, slug: str, name: str) -> Organization:
                 slug=slug,
                 name=name,
             )
-    except sqlite3.IntegrityError:
+    except INTEGRITY_ERRORS:
         raise AlreadyExists(f"organization {slug!r} exists already") from None
     return org_by_slug(conn, slug)
 
 
-def find_org(conn: sqlite3.Connection, slug: str) -> Organization | None:
+def find_org(conn: Connection, slug: str) -> Organization | None:
     row = conn.execute("SELECT * FROM organizations WHERE slug = ?", (slug,)).fetchone()
     return _org(row) if row else None
 
 
-def org_by_slug(conn: sqlite3.Connection, slug: str) -> Organization:
+def org_by_slug(conn: Connection, slug: str) -> Organization:
     org = find_org(conn, slug)
     if org is None:
         raise NotFound(f"no organization {slug!r}; create it with: qb-pipeline orgs create {slug}")
     return org
 
 
-def list_orgs(conn: sqlite3.Connection) -> list[Organization]:
+def list_orgs(conn: Connection) -> list[Organization]:
     return [_org(row) for row in conn.execute("SELECT * FROM organizations ORDER BY slug")]
 
 
-def find_user(conn: sqlite3.Connection, email: str) -> User | None:
+def find_user(conn: Connection, email: str) -> User | None:
     row = conn.execute(
         "SELECT id, email, created_at FROM users WHERE email = ?", (normalize_email(email),)
     ).fetchone()
     return _user(row) if row else None
 
 
-def user_id_of(conn: sqlite3.Connection, email: str) -> int:
+def user_id_of(conn: Connection, email: str) -> int:
     user = find_user(conn, email)
     if user is None:
         raise NotFound(f"no user {email!r}")
@@ -132,7 +139,7 @@ def user_id_of(conn: sqlite3.Connection, email: str) -> int:
 
 
 def add_user(
-    conn: sqlite3.Connection, email: str, org_slug: str, role: str, password: str | None
+    conn: Connection, email: str, org_slug: str, role: str, password: str | None
 ) -> Membership:
     """Create the user if new (a password is required then) and give them `role` in the org.
 
@@ -187,7 +194,7 @@ def add_user(
     return found
 
 
-def remove_member(conn: sqlite3.Connection, email: str, org_slug: str) -> Membership:
+def remove_member(conn: Connection, email: str, org_slug: str) -> Membership:
     """Take the user out of the organization (the user and their other memberships stay)
     and end all of the user's web sessions; returns the membership that was removed."""
     org = org_by_slug(conn, org_slug)
@@ -219,7 +226,7 @@ def remove_member(conn: sqlite3.Connection, email: str, org_slug: str) -> Member
 WRONG_CURRENT_PASSWORD = "the current password is not correct, so the password was not changed"
 
 
-def set_password(conn: sqlite3.Connection, email: str, new: str) -> int:
+def set_password(conn: Connection, email: str, new: str) -> int:
     """The operator's reset (no old password): replace it, end all web sessions and clear the
     account's failed sign-ins; returns how many sessions ended."""
     cleaned = normalize_email(email)
@@ -229,7 +236,7 @@ def set_password(conn: sqlite3.Connection, email: str, new: str) -> int:
     return replace_password(conn, user, new, actor=None)
 
 
-def replace_password(conn: sqlite3.Connection, user: User, new: str, actor: str | None) -> int:
+def replace_password(conn: Connection, user: User, new: str, actor: str | None) -> int:
     """Store a new password (after the rules), end all of the user's web sessions in the
     same transaction and audit it in each of their organizations; returns how many sessions
     ended. `actor` None is the operator, whose reset also clears the failed sign-ins."""
@@ -253,7 +260,7 @@ def replace_password(conn: sqlite3.Connection, user: User, new: str, actor: str 
     return ended
 
 
-def org_ids_for_audit(conn: sqlite3.Connection, user_id: int | None) -> list[int | None]:
+def org_ids_for_audit(conn: Connection, user_id: int | None) -> list[int | None]:
     """Where a user's own audit rows go: each of their organizations, or [None] (no
     organization) when they have none or are unknown."""
     if user_id is None:
@@ -264,7 +271,7 @@ def org_ids_for_audit(conn: sqlite3.Connection, user_id: int | None) -> list[int
     return [row["org_id"] for row in rows] or [None]
 
 
-def authenticate(conn: sqlite3.Connection, email: str, password: str) -> User | None:
+def authenticate(conn: Connection, email: str, password: str) -> User | None:
     """The user if the password matches; None otherwise, in about the same time either way."""
     try:
         cleaned = normalize_email(email)
@@ -296,7 +303,7 @@ _MEMBERSHIP_SQL = (
 )
 
 
-def _membership(row: sqlite3.Row) -> Membership:
+def _membership(row: Row) -> Membership:
     return Membership(
         user=User(row["user_id"], row["email"], from_text(row["user_created_at"])),
         organization=Organization(
@@ -306,7 +313,7 @@ def _membership(row: sqlite3.Row) -> Membership:
     )
 
 
-def membership(conn: sqlite3.Connection, email: str, org_slug: str) -> Membership | None:
+def membership(conn: Connection, email: str, org_slug: str) -> Membership | None:
     row = conn.execute(
         _MEMBERSHIP_SQL + " WHERE u.email = ? AND o.slug = ?",
         ((email or "").strip().lower(), org_slug),
@@ -314,16 +321,14 @@ def membership(conn: sqlite3.Connection, email: str, org_slug: str) -> Membershi
     return _membership(row) if row else None
 
 
-def memberships(conn: sqlite3.Connection, email: str) -> list[Membership]:
+def memberships(conn: Connection, email: str) -> list[Membership]:
     rows = conn.execute(
         _MEMBERSHIP_SQL + " WHERE u.email = ? ORDER BY o.slug", ((email or "").strip().lower(),)
     ).fetchall()
     return [_membership(row) for row in rows]
 
 
-def require_role(
-    conn: sqlite3.Connection, email: str, org_slug: str, role: str, action: str
-) -> Membership:
+def require_role(conn: Connection, email: str, org_slug: str, role: str, action: str) -> Membership:
     """The membership if it allows `role`; else PermissionDenied, audited as forbidden.
 
     A member whose role is too low is refused and audited in that organization. Someone who

@@ -12,7 +12,6 @@ the local operator, who can read QBP_HOME anyway, but the user's role still appl
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -33,8 +32,16 @@ from qb_pipeline.connections import (
     web_sessions,
 )
 from qb_pipeline.connections.crypto import cipher_from_settings
-from qb_pipeline.connections.db import open_db, prepare, transaction, utcnow
+from qb_pipeline.connections.db import (
+    Connection,
+    control_db_of,
+    open_db,
+    prepare,
+    transaction,
+    utcnow,
+)
 from qb_pipeline.connections.errors import InvalidInput, NotConnected, SignInThrottled
+from qb_pipeline.connections.locks import ConnectionLocks
 from qb_pipeline.connections.oauth_flow import IntuitOAuth
 from qb_pipeline.connections.results import (
     CONNECTED,
@@ -73,18 +80,21 @@ class IntegrationService:
         self.config = settings
         self.clock = clock or utcnow
         self.home = settings.home
+        self.db = control_db_of(settings)
+        # The SQLite file (tests and tools open it directly); meaningless on Postgres.
         self.db_path = settings.control_db_path
         self._cipher = cipher_from_settings(settings)
         self.home.mkdir(parents=True, exist_ok=True)
-        self.applied_migrations = prepare(self.db_path)
+        self.applied_migrations = prepare(self.db)
+        self._locks = ConnectionLocks(self.db, self.home)
         self._oauth = IntuitOAuth(settings)
         self._check_secret_key()
 
     def __repr__(self) -> str:
         return f"IntegrationService(home={str(self.home)!r})"
 
-    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
-        return open_db(self.db_path)
+    def _db(self) -> AbstractContextManager[Connection]:
+        return open_db(self.db)
 
     def _check_secret_key(self) -> None:
         """Fail at start, not at the first refresh, when the key cannot read stored tokens."""
@@ -147,7 +157,7 @@ class IntegrationService:
 
     def _audit_throttled(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         account: str | None,
         client_address: str | None,
         refusal: sign_in_throttle.Refusal,
@@ -274,7 +284,7 @@ class IntegrationService:
             member = orgs.require_role(conn, email, org_slug, ADMIN, connect.CONNECT_ACTION)
             connect.complete(
                 conn,
-                self.home,
+                self._locks,
                 self._cipher,
                 self._oauth,
                 member,
@@ -291,7 +301,7 @@ class IntegrationService:
             member = orgs.require_role(
                 conn, actor_email, org_slug, ADMIN, connect.DISCONNECT_ACTION
             )
-            connect.disconnect(conn, self.home, self._cipher, self._oauth, member)
+            connect.disconnect(conn, self._locks, self._cipher, self._oauth, member)
             return read_status(conn, member.organization)
 
     def status(self, org_slug: str) -> ConnectionStatus:
@@ -312,8 +322,8 @@ class IntegrationService:
         """
         org = self.get_org(org_slug)
         return tokens.access_token(
-            self.db_path,
-            self.home,
+            self.db,
+            self._locks,
             self._cipher,
             self._oauth,
             org,

@@ -19,11 +19,10 @@ Times come from the caller (the service's clock).
 from __future__ import annotations
 
 import math
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from qb_pipeline.connections.db import from_text, to_text, transaction
+from qb_pipeline.connections.db import Connection, from_text, to_text, transaction
 
 WINDOW = timedelta(minutes=15)
 ACCOUNT_LIMIT = 5
@@ -53,7 +52,7 @@ def delay_after(failures: int, limit: int) -> timedelta:
 
 
 def begin_attempt(
-    conn: sqlite3.Connection, account: str | None, client: str | None, now: datetime
+    conn: Connection, account: str | None, client: str | None, now: datetime
 ) -> int | Refusal:
     """Record an attempt (as a failure until `succeeded`) and return its id, or the Refusal
     when the account or the address must wait (nothing recorded then). A None account or
@@ -81,13 +80,13 @@ def begin_attempt(
         if refusals:
             return max(refusals, key=lambda refusal: refusal.retry_after)
         cursor = conn.execute(
-            "INSERT INTO sign_in_failures (at, account, client) VALUES (?, ?, ?)",
+            "INSERT INTO sign_in_failures (at, account, client) VALUES (?, ?, ?) RETURNING id",
             (to_text(now), account, client),
         )
-        return int(cursor.lastrowid)
+        return int(cursor.fetchone()[0])
 
 
-def succeeded(conn: sqlite3.Connection, account: str | None, attempt_id: int) -> None:
+def succeeded(conn: Connection, account: str | None, attempt_id: int) -> None:
     """The password matched: forget this attempt and the account's earlier failures."""
     with transaction(conn):
         conn.execute(
@@ -96,7 +95,7 @@ def succeeded(conn: sqlite3.Connection, account: str | None, attempt_id: int) ->
         )
 
 
-def forget_account(conn: sqlite3.Connection, account: str) -> None:
+def forget_account(conn: Connection, account: str) -> None:
     """Drop the account's failures (an operator set a new password), inside the caller's
     transaction."""
     conn.execute("DELETE FROM sign_in_failures WHERE account = ?", (account,))

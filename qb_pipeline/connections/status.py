@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from qb_pipeline.connections import integration_settings, sync_log
-from qb_pipeline.connections.db import from_text
+from qb_pipeline.connections.db import Connection, from_text
 from qb_pipeline.connections.results import (
     NOT_CONNECTED,
     ConnectionStatus,
@@ -31,7 +29,7 @@ LIMIT 1
 """
 
 
-def last_success(conn: sqlite3.Connection, org_id: int, realm_id: str | None) -> SyncRun | None:
+def last_success(conn: Connection, org_id: int, realm_id: str | None) -> SyncRun | None:
     """The newest finished sync of the organization's company that imported data (succeeded
     or partial); None before the first one."""
     row = conn.execute(LAST_SUCCESS_SQL, (org_id, realm_id, realm_id)).fetchone()
@@ -39,7 +37,7 @@ def last_success(conn: sqlite3.Connection, org_id: int, realm_id: str | None) ->
     return sync_log._run(row) if row is not None else None
 
 
-def read_status(conn: sqlite3.Connection, org: Organization) -> ConnectionStatus:
+def read_status(conn: Connection, org: Organization) -> ConnectionStatus:
     settings = integration_settings.read(conn, org.id)
     row = conn.execute(
         "SELECT c.*, cu.email AS connected_by_email, du.email AS disconnected_by_email"

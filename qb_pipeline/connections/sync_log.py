@@ -22,12 +22,11 @@ integration service and must not pay for importing Dagster.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
+from qb_pipeline.connections.db import Connection, Row, from_text, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import InvalidInput
 from qb_pipeline.connections.results import Dataset, SyncRun
 
@@ -52,7 +51,7 @@ ROWS_LOADED = "rows_loaded"
 REQUESTS = "qbo/requests"
 
 
-def _run(row: sqlite3.Row) -> SyncRun:
+def _run(row: Row) -> SyncRun:
     return SyncRun(
         id=row["id"],
         realm_id=row["realm_id"],
@@ -66,7 +65,7 @@ def _run(row: sqlite3.Row) -> SyncRun:
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: Connection,
     org_id: int,
     realm_id: str | None,
     started_at: datetime,
@@ -93,9 +92,9 @@ def record(
         if run_id is None:
             run_id = conn.execute(
                 "INSERT INTO sync_runs (realm_id, started_at, finished_at, status, message,"
-                " rows_json, requests, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " rows_json, requests, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (*values, org_id),
-            ).lastrowid
+            ).fetchone()[0]
         else:
             updated = conn.execute(
                 "UPDATE sync_runs SET realm_id = ?, started_at = ?, finished_at = ?, status = ?,"
@@ -108,7 +107,7 @@ def record(
     return _run(row)
 
 
-def last_run(conn: sqlite3.Connection, org_id: int, realm_id: str | None) -> SyncRun | None:
+def last_run(conn: Connection, org_id: int, realm_id: str | None) -> SyncRun | None:
     """The newest run of the organization for `realm_id` (or runs that never knew a realm)."""
     if realm_id is None:
         row = conn.execute(
@@ -125,7 +124,7 @@ def last_run(conn: sqlite3.Connection, org_id: int, realm_id: str | None) -> Syn
 
 
 def record_datasets(
-    conn: sqlite3.Connection, org_id: int, realm_id: str, row_counts: dict[str, int | None]
+    conn: Connection, org_id: int, realm_id: str, row_counts: dict[str, int | None]
 ) -> None:
     now = to_text(utcnow())
     with transaction(conn):
@@ -138,7 +137,7 @@ def record_datasets(
             )
 
 
-def datasets(conn: sqlite3.Connection, org_id: int, realm_id: str) -> list[Dataset]:
+def datasets(conn: Connection, org_id: int, realm_id: str) -> list[Dataset]:
     rows = conn.execute(
         "SELECT name, row_count, updated_at FROM datasets WHERE org_id = ? AND realm_id = ?"
         " ORDER BY name",
@@ -147,7 +146,7 @@ def datasets(conn: sqlite3.Connection, org_id: int, realm_id: str) -> list[Datas
     return [Dataset(r["name"], r["row_count"], from_text(r["updated_at"])) for r in rows]
 
 
-def recent_runs(conn: sqlite3.Connection, org_id: int, limit: int = 10) -> list[SyncRun]:
+def recent_runs(conn: Connection, org_id: int, limit: int = 10) -> list[SyncRun]:
     """The organization's newest `limit` sync runs (every company), newest first."""
     rows = conn.execute(
         "SELECT * FROM sync_runs WHERE org_id = ? ORDER BY started_at DESC, id DESC LIMIT ?",

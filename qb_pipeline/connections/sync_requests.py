@@ -10,13 +10,12 @@ sensor, so a request never stays queued because its run died early.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from qb_pipeline.connections import audit
-from qb_pipeline.connections.db import from_text, to_text, transaction, utcnow
+from qb_pipeline.connections.db import Connection, Row, from_text, to_text, transaction, utcnow
 from qb_pipeline.connections.errors import IntegrationError
 from qb_pipeline.connections.results import SyncRun
 
@@ -75,7 +74,7 @@ class SyncActivity:
         }
 
 
-def _request(row: sqlite3.Row) -> SyncRequest:
+def _request(row: Row) -> SyncRequest:
     return SyncRequest(
         id=row["id"],
         realm_id=row["realm_id"],
@@ -87,7 +86,7 @@ def _request(row: sqlite3.Row) -> SyncRequest:
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: Connection,
     org_id: int,
     realm_id: str | None,
     requested_by: str,
@@ -99,9 +98,9 @@ def record(
     with transaction(conn):
         request_id = conn.execute(
             "INSERT INTO sync_requests (org_id, realm_id, requested_at, requested_by, run_id,"
-            " problem) VALUES (?, ?, ?, ?, ?, ?)",
+            " problem) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (org_id, realm_id, to_text(requested_at or utcnow()), requested_by, run_id, problem),
-        ).lastrowid
+        ).fetchone()[0]
         audit.record(
             conn,
             "sync requested",
@@ -115,7 +114,7 @@ def record(
     return _request(row)
 
 
-def latest(conn: sqlite3.Connection, org_id: int) -> SyncRequest | None:
+def latest(conn: Connection, org_id: int) -> SyncRequest | None:
     row = conn.execute(
         "SELECT * FROM sync_requests WHERE org_id = ? ORDER BY id DESC LIMIT 1", (org_id,)
     ).fetchone()

@@ -14,9 +14,9 @@ Refresh-token rotation is the path where a mistake disconnects a customer, so:
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import os
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,14 +24,23 @@ import httpx
 
 from qb_pipeline.connections import audit, events
 from qb_pipeline.connections.crypto import TokenCipher
-from qb_pipeline.connections.db import from_text, open_db, to_text, transaction, utcnow
+from qb_pipeline.connections.db import (
+    Connection,
+    ControlDB,
+    Row,
+    from_text,
+    open_db,
+    to_text,
+    transaction,
+    utcnow,
+)
 from qb_pipeline.connections.errors import (
     IntuitUnavailable,
     NotConnected,
     ReauthorizationRequired,
     RefreshFailed,
 )
-from qb_pipeline.connections.locks import connection_lock
+from qb_pipeline.connections.locks import ConnectionLocks
 from qb_pipeline.connections.oauth_flow import IntuitOAuth, TokenRejected, TokenSet
 from qb_pipeline.connections.results import (
     CONNECTED,
@@ -50,13 +59,13 @@ INVALID_GRANT_REASON = (
 )
 
 
-def read_connection(conn: sqlite3.Connection, org_id: int) -> sqlite3.Row | None:
+def read_connection(conn: Connection, org_id: int) -> Row | None:
     return conn.execute(
         "SELECT * FROM quickbooks_connections WHERE org_id = ?", (org_id,)
     ).fetchone()
 
 
-def _require_connected(row: sqlite3.Row | None, org: Organization) -> sqlite3.Row:
+def _require_connected(row: Row | None, org: Organization) -> Row:
     if row is not None and row["status"] == REAUTHORIZATION_REQUIRED:
         raise ReauthorizationRequired(f"{org.slug}: {row['status_reason'] or INVALID_GRANT_REASON}")
     if row is None or row["status"] != CONNECTED:
@@ -68,7 +77,7 @@ def _require_connected(row: sqlite3.Row | None, org: Organization) -> sqlite3.Ro
 
 
 def _usable(
-    row: sqlite3.Row,
+    row: Row,
     cipher: TokenCipher,
     now: datetime,
     min_valid: timedelta,
@@ -85,8 +94,8 @@ def _usable(
 
 
 def access_token(
-    db_path: Path,
-    home: Path,
+    db: ControlDB,
+    locks: ConnectionLocks,
     cipher: TokenCipher,
     oauth: IntuitOAuth,
     org: Organization,
@@ -101,23 +110,21 @@ def access_token(
     it is refreshed even though its recorded expiry has not come (Intuit may end a token
     early), and if another process already replaced it, the replacement is returned.
     """
-    with open_db(db_path) as conn:
+    with open_db(db) as conn:
         row = _require_connected(read_connection(conn, org.id), org)
         token = _usable(row, cipher, utcnow(), min_valid, rejected)
     if token is not None:
         return token
-    with connection_lock(home, org.slug), open_db(db_path) as conn:
+    with locks.hold(org.slug), open_db(db) as conn:
         # Read again inside the lock: another process may have refreshed while we waited.
         row = _require_connected(read_connection(conn, org.id), org)
         token = _usable(row, cipher, utcnow(), min_valid, rejected)
         if token is not None:
             return token
-        return _refresh(conn, db_path, row, cipher, oauth, org)
+        return _refresh(conn, db, row, cipher, oauth, org)
 
 
-def _audit_refresh_failure(
-    conn: sqlite3.Connection, org: Organization, realm_id: str, error: str
-) -> None:
+def _audit_refresh_failure(conn: Connection, org: Organization, realm_id: str, error: str) -> None:
     with transaction(conn):
         audit.record(
             conn,
@@ -131,9 +138,9 @@ def _audit_refresh_failure(
 
 
 def _refresh(
-    conn: sqlite3.Connection,
-    db_path: Path,
-    row: sqlite3.Row,
+    conn: Connection,
+    db: ControlDB,
+    row: Row,
     cipher: TokenCipher,
     oauth: IntuitOAuth,
     org: Organization,
@@ -147,18 +154,25 @@ def _refresh(
     UPDATE. No other writer can make that COMMIT wait, and the audit row follows in its own
     transaction.
 
-    The COMMIT runs with `synchronous = NORMAL`: in WAL mode it then writes the frames and
-    publishes them to other connections without waiting for the disk, so a process killed right
-    after it loses nothing (under FULL, SQLite publishes a commit only after its fsync, and a
-    process killed during that fsync while another process has the database open loses the
-    commit). The WAL is fsynced right after (`_flush`), which makes the pair survive a power cut
-    as FULL would.
+    On SQLite the COMMIT runs with `synchronous = NORMAL`: in WAL mode it then writes the
+    frames and publishes them to other connections without waiting for the disk, so a process
+    killed right after it loses nothing (under FULL, SQLite publishes a commit only after its
+    fsync, and a process killed during that fsync while another process has the database open
+    loses the commit). The WAL is fsynced right after (`_flush`), which makes the pair survive a
+    power cut as FULL would.
+
+    On Postgres the transaction is a plain BEGIN, without the control DB's write lock: other
+    writers cannot delay this COMMIT there (they lock rows, not the database, and only holders
+    of this connection's lock change its row), and the commit is durable when it returns.
     """
     old_refresh_encrypted = row["refresh_token_encrypted"]
     old_refresh = cipher.decrypt(old_refresh_encrypted)
     realm_id = row["realm_id"]
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("BEGIN IMMEDIATE")
+    if db.sqlite_path is not None:
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        conn.execute("BEGIN")
     try:
         tokens = oauth.refresh(old_refresh, timeout=REFRESH_TIMEOUT)
     except BaseException as error:
@@ -167,6 +181,7 @@ def _refresh(
         raise
     now = utcnow()
     try:
+        tokens = _same_hard_expiry(tokens, from_text(row["refresh_hard_expires_at"]))
         stored = _store_refreshed(conn, row["id"], old_refresh_encrypted, cipher, tokens, now)
     except BaseException:
         if conn.in_transaction:
@@ -174,7 +189,8 @@ def _refresh(
         raise
     if not stored:
         raise NotConnected(f"{org.slug}: the QuickBooks connection changed during a refresh")
-    _flush(db_path)
+    if db.sqlite_path is not None:
+        _flush(db.sqlite_path)
     rotated = not hmac.compare_digest(tokens.refresh_token.encode(), old_refresh.encode())
     with transaction(conn):
         audit.record(
@@ -191,8 +207,23 @@ def _refresh(
     return AccessToken(tokens.access_token, realm_id, tokens.access_expires_at)
 
 
+# Intuit sends a refresh token's hard expiry as whole seconds left, counted from its own
+# clock at the answer, so the same fixed moment reads a second earlier or later from one
+# answer to the next. Within this much of the stored moment it is that moment.
+HARD_EXPIRY_PRECISION = timedelta(seconds=2)
+
+
+def _same_hard_expiry(tokens: TokenSet, stored: datetime | None) -> TokenSet:
+    """`tokens` with the stored hard expiry when the answer's is the same moment (the grant's
+    hard limit never moves; only its rounding does), else unchanged."""
+    answered = tokens.refresh_hard_expires_at
+    if answered is None or stored is None or abs(answered - stored) > HARD_EXPIRY_PRECISION:
+        return tokens
+    return dataclasses.replace(tokens, refresh_hard_expires_at=stored)
+
+
 def _store_refreshed(
-    conn: sqlite3.Connection,
+    conn: Connection,
     connection_id: int,
     old_refresh_encrypted: str,
     cipher: TokenCipher,
@@ -250,7 +281,7 @@ def _flush(db_path: Path) -> None:
 
 
 def _refresh_failed(
-    conn: sqlite3.Connection,
+    conn: Connection,
     org: Organization,
     realm_id: str,
     old_refresh_encrypted: str,
@@ -270,7 +301,7 @@ def _refresh_failed(
 
 
 def _mark_reauthorization_required(
-    conn: sqlite3.Connection, org: Organization, realm_id: str, old_refresh_encrypted: str
+    conn: Connection, org: Organization, realm_id: str, old_refresh_encrypted: str
 ) -> None:
     now = to_text(utcnow())
     with transaction(conn):

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from datetime import datetime, timedelta
 
-from qb_pipeline.connections.db import to_text, transaction
+from qb_pipeline.connections.db import Connection, to_text, transaction
 
 IDLE_EXPIRY = timedelta(hours=8)
 TOUCH_EVERY = timedelta(minutes=1)
@@ -36,7 +35,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def start(conn: sqlite3.Connection, user_id: int, now: datetime) -> str:
+def start(conn: Connection, user_id: int, now: datetime) -> str:
     """A new session for the user; returns its id (the only copy: it goes into the cookie)."""
     token = secrets.token_urlsafe(32)
     with transaction(conn):
@@ -53,7 +52,7 @@ def start(conn: sqlite3.Connection, user_id: int, now: datetime) -> str:
     return token
 
 
-def user_email(conn: sqlite3.Connection, token: str, now: datetime) -> str | None:
+def user_email(conn: Connection, token: str, now: datetime) -> str | None:
     """The email of the session's user while the session is live; None when it is unknown,
     revoked or idle past its expiry."""
     row = conn.execute(
@@ -76,7 +75,7 @@ def user_email(conn: sqlite3.Connection, token: str, now: datetime) -> str | Non
     return str(row["email"])
 
 
-def revoke(conn: sqlite3.Connection, token: str, reason: str, now: datetime) -> bool:
+def revoke(conn: Connection, token: str, reason: str, now: datetime) -> bool:
     """End one session; whether it was live."""
     _check_reason(reason)
     with transaction(conn):
@@ -88,7 +87,7 @@ def revoke(conn: sqlite3.Connection, token: str, reason: str, now: datetime) -> 
     return cursor.rowcount > 0
 
 
-def revoke_all(conn: sqlite3.Connection, user_id: int, reason: str, now: datetime) -> int:
+def revoke_all(conn: Connection, user_id: int, reason: str, now: datetime) -> int:
     """End every live session of the user, inside the caller's open transaction (so the
     change that causes it and the revocation commit together); returns how many."""
     _check_reason(reason)

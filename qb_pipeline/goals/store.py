@@ -25,7 +25,6 @@ computed again only after an editor confirms or changes it.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from qb_pipeline.connections import events
-from qb_pipeline.connections.db import from_text, open_db, to_text, transaction, utcnow
+from qb_pipeline.connections.db import (
+    Connection,
+    ControlDB,
+    Row,
+    control_db_at,
+    from_text,
+    open_db,
+    to_text,
+    transaction,
+    utcnow,
+)
 from qb_pipeline.connections.errors import NotFound
 from qb_pipeline.goals.definition import GoalDefinition
 
@@ -221,15 +230,15 @@ WHERE o.slug = ?
 
 
 class GoalStore:
-    """The goals of every organization in the control DB at `db_path` (prepared and
+    """The goals of every organization in the control DB `db` (prepared and
     migrated by IntegrationService). Safe to share between threads and processes: each call
     opens its own connection and every change is one BEGIN IMMEDIATE transaction."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = Path(db_path)
+    def __init__(self, db: ControlDB | Path) -> None:
+        self.db = control_db_at(db)
 
     def __repr__(self) -> str:
-        return f"GoalStore({str(self.db_path)!r})"
+        return f"GoalStore({str(self.db)!r})"
 
     # -- reading ----------------------------------------------------------------------------
     def list(self, org_slug: str, states: Iterable[str] | None = None) -> list[StoredGoal]:
@@ -308,7 +317,7 @@ class GoalStore:
             row_id = conn.execute(
                 "INSERT INTO goals (org_id, goal_id, realm_id, state, version, definition,"
                 " managed_by, created_at, created_by, updated_at, updated_by)"
-                " VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     org_id,
                     definition.id,
@@ -321,7 +330,7 @@ class GoalStore:
                     now,
                     actor,
                 ),
-            ).lastrowid
+            ).fetchone()[0]
             return self._versioned(conn, row_id, CREATED, actor, source, [], None)
 
     def update(
@@ -503,9 +512,9 @@ class GoalStore:
 
     # -- internals --------------------------------------------------------------------------
     def _db(self) -> Any:
-        return open_db(self.db_path)
+        return open_db(self.db)
 
-    def _row(self, conn: sqlite3.Connection, row_id: int) -> sqlite3.Row:
+    def _row(self, conn: Connection, row_id: int) -> Row:
         return conn.execute(
             f"SELECT {GOAL_COLUMNS} FROM goals AS g JOIN organizations AS o ON o.id = g.org_id"
             " WHERE g.id = ?",
@@ -514,7 +523,7 @@ class GoalStore:
 
     def _versioned(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         row_id: int,
         change: str,
         actor: str,
@@ -582,7 +591,7 @@ def _check_source(source: str) -> None:
         raise ValueError(f"source {source!r} is not one of {', '.join(SOURCES)}")
 
 
-def _check_editable(row: sqlite3.Row, source: str, expected_version: int | None) -> None:
+def _check_editable(row: Row, source: str, expected_version: int | None) -> None:
     if row["managed_by"] is not None and source not in ("file", "system"):
         raise GoalConflict(
             f"goal {row['goal_id']!r} is managed by the goal file {row['managed_by']}; "
@@ -596,18 +605,18 @@ def _check_editable(row: sqlite3.Row, source: str, expected_version: int | None)
         )
 
 
-def _org_id(conn: sqlite3.Connection, org_slug: str) -> int:
+def _org_id(conn: Connection, org_slug: str) -> int:
     row = conn.execute("SELECT id FROM organizations WHERE slug = ?", (org_slug,)).fetchone()
     if row is None:
         raise NotFound(f"no organization {org_slug!r}")
     return int(row["id"])
 
 
-def _find_row(conn: sqlite3.Connection, org_slug: str, goal_id: str) -> sqlite3.Row | None:
+def _find_row(conn: Connection, org_slug: str, goal_id: str) -> Row | None:
     return conn.execute(GOALS_SQL + " AND g.goal_id = ?", (org_slug, goal_id)).fetchone()
 
 
-def _row_of(conn: sqlite3.Connection, org_slug: str, goal_id: str) -> sqlite3.Row:
+def _row_of(conn: Connection, org_slug: str, goal_id: str) -> Row:
     _org_id(conn, org_slug)
     row = _find_row(conn, org_slug, goal_id)
     if row is None:
@@ -619,7 +628,7 @@ def _json(definition: GoalDefinition) -> str:
     return definition.model_dump_json(exclude_none=True)
 
 
-def _goal(row: sqlite3.Row) -> StoredGoal:
+def _goal(row: Row) -> StoredGoal:
     return StoredGoal(
         org_slug=row["slug"],
         goal_id=row["goal_id"],
@@ -636,7 +645,7 @@ def _goal(row: sqlite3.Row) -> StoredGoal:
     )
 
 
-def _version(row: sqlite3.Row) -> GoalVersion:
+def _version(row: Row) -> GoalVersion:
     return GoalVersion(
         version=row["version"],
         at=from_text(row["at"]),

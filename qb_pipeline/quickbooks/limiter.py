@@ -4,7 +4,8 @@ Intuit allows 500 requests per rolling minute, 10 per second and 10 in flight pe
 app (reference section 7). Parallel Dagster runs, the web app and the CLI all spend the same
 budget, so the budget cannot live in one process: `RequestLimiter` is the one small
 interface, `LocalRequestLimiter` its implementation for one machine, with its state under
-`QBP_HOME/limits/<realm>/` (a Postgres or Redis implementation can replace it later).
+`QBP_HOME/limits/<realm>/`; `PostgresRequestLimiter` (limiter_postgres.py) keeps the same
+budget in the control DB on Postgres for processes on many machines.
 
 - Concurrency: `concurrency` slot files per realm, each held with `flock(LOCK_EX)` while a
   request is in flight. The kernel drops the lock when a process dies, so a crash never
@@ -154,8 +155,12 @@ class LocalRequestLimiter(RequestLimiter):
                 self._pid = os.getpid()
             state = self._realms.get(realm_id)
             if state is None:
-                state = self._realms[realm_id] = _RealmState(self.root / realm_id, self.concurrency)
+                state = self._realms[realm_id] = self._new_state(realm_id)
             return state
+
+    def _new_state(self, realm_id: str) -> _RealmState:
+        """This process's handles on the shared state of `realm_id` (a checked realm id)."""
+        return _RealmState(self.root / realm_id, self.concurrency)
 
     def close(self) -> None:
         with self._lock:
@@ -309,18 +314,26 @@ def earliest_starts(
     return starts
 
 
-_shared: dict[Path, LocalRequestLimiter] = {}
+_shared: dict[Path | str, LocalRequestLimiter] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_limiter(home: Path) -> LocalRequestLimiter:
-    """The process's limiter for `home` (QBP_HOME), with Intuit's limits; state lives in
-    `home/limits/`."""
+def shared_limiter(home: Path, postgres_url: str | None = None) -> LocalRequestLimiter:
+    """The process's limiter, with Intuit's limits: on the control DB's Postgres when
+    `postgres_url` is given (the budget shared by every machine), else in `home/limits/`
+    (QBP_HOME: the budget shared by the processes of this machine)."""
     root = (Path(home) / "limits").resolve()
+    key = postgres_url or root
     with _shared_lock:
-        limiter = _shared.get(root)
+        limiter = _shared.get(key)
         if limiter is None:
-            limiter = _shared[root] = LocalRequestLimiter(root)
+            if postgres_url is not None:
+                from qb_pipeline.quickbooks.limiter_postgres import PostgresRequestLimiter
+
+                limiter = PostgresRequestLimiter(postgres_url)
+            else:
+                limiter = LocalRequestLimiter(root)
+            _shared[key] = limiter
         return limiter
 
 

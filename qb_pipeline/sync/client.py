@@ -33,7 +33,9 @@ def client_for_org(service: IntegrationService, org_slug: str, **options: Any) -
             f"qb-pipeline connect --org {org_slug} --as EMAIL"
         )
     if options.get("limiter") is None:
-        options["limiter"] = shared_limiter(service.config.home)
+        options["limiter"] = shared_limiter(
+            service.config.home, postgres_url=service.config.postgres_database_url
+        )
 
     def token_provider(rejected: str | None) -> str:
         return service.access_token(org_slug, rejected=rejected).value

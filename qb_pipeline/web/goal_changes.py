@@ -87,7 +87,7 @@ class GoalChanges:
     def __init__(self, settings: Settings, service: IntegrationService, source: str) -> None:
         self.settings = settings
         self.service = service
-        self.store = GoalStore(service.db_path)
+        self.store = GoalStore(service.db)
         self.source = source
 
     # -- definitions ---------------------------------------------------------------------

@@ -69,7 +69,7 @@ def new_goal_url(slug: str) -> str:
 def _store(request: Request) -> GoalStore:
     from qb_pipeline.goals.store import GoalStore
 
-    return GoalStore(request.app.state.service.db_path)
+    return GoalStore(request.app.state.service.db)
 
 
 def _changes(request: Request) -> GoalChanges:

@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 
 from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.connections import ConnectionStatus, IntegrationService
+from qb_pipeline.connections.db import ControlDB, control_db_of, open_db
 from tests.connections.consent import callback_params, consent
 
 ADMIN = "admin@example.com"
@@ -31,17 +32,62 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "qbp-home"
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of the control DB runs on both engines, SQLite and Postgres (a throwaway
+    cluster, tests/postgres_server.py), except those marked `sqlite_only`: they look at
+    SQLite's files themselves."""
+    if "control_db_engine" in metafunc.fixturenames:
+        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize("control_db_engine", ["sqlite"] if only_sqlite else CONTROL_DB_ENGINES)
+
+
+CONTROL_DB_ENGINES = ["sqlite", "postgres"]
+# The control DB each test's QBP_HOME uses, for the helpers that read rows directly.
+_control_dbs: dict[Path, ControlDB] = {}
+
+
+def rows(home: Path, sql: str, params: tuple = ()) -> list[dict]:
+    """The rows of `sql` in the control DB of `home`, whichever engine it is on."""
+    with open_db(_control_dbs[Path(home)]) as conn:
+        return [dict(zip(row.keys(), row, strict=True)) for row in conn.execute(sql, params)]
+
+
+def tuples(home: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """`rows`, each as a plain tuple."""
+    with open_db(_control_dbs[Path(home)]) as conn:
+        return [tuple(row) for row in conn.execute(sql, params)]
+
+
+def execute(home: Path, sql: str, params: tuple = ()) -> None:
+    """Run one statement on the control DB of `home` (a test's way to age a row)."""
+    with open_db(_control_dbs[Path(home)]) as conn:
+        conn.execute(sql, params)
+
+
 @pytest.fixture
-def make_settings(home: Path, secret_key: str) -> Callable[..., Settings]:
+def control_db_url(control_db_engine: str, request: pytest.FixtureRequest) -> str | None:
+    """QBP_DATABASE_URL for the test: none (SQLite under QBP_HOME) or a fresh Postgres DB."""
+    if control_db_engine == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return None
+
+
+@pytest.fixture
+def make_settings(
+    home: Path, secret_key: str, control_db_url: str | None
+) -> Callable[..., Settings]:
     def factory(emulator_url: str = "http://127.0.0.1:9", **env: str) -> Settings:
         values = {
             "QBP_HOME": str(home),
             "QBP_SECRET_KEY": secret_key,
             "QBO_ENVIRONMENT": "emulator",
             "QBO_EMULATOR_URL": emulator_url,
+            "QBP_DATABASE_URL": control_db_url,
         }
         values.update(env)
-        return load_settings({k: v for k, v in values.items() if v is not None})
+        settings = load_settings({k: v for k, v in values.items() if v is not None})
+        _control_dbs[Path(home)] = control_db_of(settings)
+        return settings
 
     return factory
 

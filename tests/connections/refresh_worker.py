@@ -63,3 +63,30 @@ def run(
         outcome["error"] = f"{type(error).__name__}: {error}"
         barrier.abort()  # release everyone else instead of letting them time out
     results.put(outcome)
+
+
+def run_unlocked(env: dict[str, str], org: str, barrier: threading.Barrier, results) -> None:
+    """One forced refresh with the connection lock switched off and every worker's refresh
+    request held back until all of them have read the same stored refresh token, so the
+    requests overlap for certain: what the lock exists to prevent. Reports as `run` does."""
+    from contextlib import nullcontext
+
+    from qb_pipeline.connections.locks import ConnectionLocks
+    from qb_pipeline.connections.oauth_flow import IntuitOAuth
+
+    ConnectionLocks.hold = lambda self, org_slug: nullcontext()  # the lock, disabled
+    send = IntuitOAuth.refresh
+
+    def refresh_together(self, *args, **kwargs):
+        barrier.wait(BARRIER_TIMEOUT)
+        return send(self, *args, **kwargs)
+
+    IntuitOAuth.refresh = refresh_together
+    outcome: dict = {"used": 0, "retried_after_401": 0, "forced": 0, "error": None}
+    try:
+        service = IntegrationService(load_settings(env))
+        service.access_token(org, min_valid=timedelta(hours=2))
+        outcome["forced"] += 1
+    except Exception as error:
+        outcome["error"] = f"{type(error).__name__}: {error}"
+    results.put(outcome)

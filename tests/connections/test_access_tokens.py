@@ -5,7 +5,6 @@ recorded; and the `qb-pipeline tokens` commands around them."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -28,6 +27,16 @@ def team(make_settings) -> IntegrationService:
 
 
 def control_db_bytes(service: IntegrationService) -> bytes:
+    """Everything the control DB stores: SQLite's files, or every row of every Postgres table."""
+    if service.db.sqlite_path is None:
+        with open_db(service.db) as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                )
+            ]
+            return repr([list(conn.execute(f"SELECT * FROM {t}")) for t in tables]).encode()
     folder = service.db_path.parent
     return b"".join(p.read_bytes() for p in folder.glob(f"{service.db_path.name}*"))
 
@@ -42,7 +51,7 @@ def test_a_token_is_shown_once_and_only_its_sha256_is_stored(team):
     assert token not in str(created)
     stored = control_db_bytes(team)
     assert token.encode() not in stored
-    with sqlite3.connect(team.db_path) as conn:
+    with open_db(team.db) as conn:
         (digest,) = conn.execute("SELECT token_hash FROM access_tokens").fetchone()
     assert digest == hashlib.sha256(token.encode()).hexdigest()
     listed = team.access_tokens(EDITOR, "acme")
@@ -69,7 +78,7 @@ def test_a_token_names_its_user_and_organization_and_acts_with_the_current_role(
 
 def test_a_token_of_a_user_who_left_the_organization_is_refused(team):
     token = team.create_access_token(EDITOR, "acme", "script").token
-    with sqlite3.connect(team.db_path) as conn:  # no command removes members yet
+    with open_db(team.db) as conn:  # no command removes members yet
         conn.execute(
             "DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE email = ?)"
             " AND org_id = (SELECT id FROM organizations WHERE slug = 'acme')",
@@ -110,7 +119,7 @@ def test_a_revoked_token_is_refused_and_stays_listed(team):
 
 def test_an_expired_token_is_refused(team):
     created = team.create_access_token(EDITOR, "acme", "short", expires_in_days=1)
-    with open_db(team.db_path) as conn:
+    with open_db(team.db) as conn:
         authenticate(conn, created.token, now=utcnow() + timedelta(hours=23))
         with pytest.raises(TokenRejected, match="expired on"):
             authenticate(conn, created.token, now=utcnow() + timedelta(days=1, seconds=1))
@@ -136,7 +145,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(team):
     created = team.create_access_token(EDITOR, "acme", "script")
     assert team.access_tokens(EDITOR, "acme")[0].last_used_at is None
     start = utcnow()
-    with open_db(team.db_path) as conn:
+    with open_db(team.db) as conn:
         authenticate(conn, created.token, now=start)
         authenticate(conn, created.token, now=start + timedelta(seconds=30))
         first = team.access_tokens(EDITOR, "acme")[0].last_used_at
@@ -174,12 +183,13 @@ def run(settings_env: dict[str, str], *args: str):
 
 
 @pytest.fixture
-def cli_env(team, home, secret_key) -> dict[str, str]:
+def cli_env(team, home, secret_key, control_db_url) -> dict[str, str]:
     return {
         "QBP_HOME": str(home),
         "QBP_SECRET_KEY": secret_key,
         "QBO_ENVIRONMENT": "emulator",
         "QBO_EMULATOR_URL": "http://127.0.0.1:9",
+        "QBP_DATABASE_URL": control_db_url or "",
     }
 
 

@@ -34,12 +34,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def cli_env(emulator, home, secret_key) -> dict[str, str]:
+def cli_env(emulator, home, secret_key, control_db_url) -> dict[str, str]:
     return {
         "QBP_HOME": str(home),
         "QBP_SECRET_KEY": secret_key,
         "QBO_ENVIRONMENT": "emulator",
         "QBO_EMULATOR_URL": emulator.url,
+        "QBP_DATABASE_URL": control_db_url or "",
     }
 
 

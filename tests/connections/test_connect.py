@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,22 +25,18 @@ from tests.connections.conftest import (
     companies,
     complete,
     connect_company,
+    execute,
     issued_tokens,
+    rows,
 )
 
 
 def connection_rows(home) -> list[dict]:
-    conn = sqlite3.connect(home / "control.sqlite3")
-    conn.row_factory = sqlite3.Row
-    with conn:
-        return [dict(r) for r in conn.execute("SELECT * FROM quickbooks_connections")]
+    return rows(home, "SELECT * FROM quickbooks_connections")
 
 
 def state_rows(home) -> list[dict]:
-    conn = sqlite3.connect(home / "control.sqlite3")
-    conn.row_factory = sqlite3.Row
-    with conn:
-        return [dict(r) for r in conn.execute("SELECT * FROM oauth_states")]
+    return rows(home, "SELECT * FROM oauth_states")
 
 
 def actions(service: IntegrationService) -> list[tuple[str, str]]:
@@ -154,8 +149,7 @@ def test_an_unknown_state_is_refused_and_nothing_is_stored(service, home):
 def test_a_state_older_than_ten_minutes_is_refused(service, home):
     callback = authorize(service)
     eleven_minutes_ago = (datetime.now(UTC) - timedelta(minutes=11)).isoformat(timespec="seconds")
-    with sqlite3.connect(home / "control.sqlite3") as conn:
-        conn.execute("UPDATE oauth_states SET created_at = ?", (eleven_minutes_ago,))
+    execute(home, "UPDATE oauth_states SET created_at = ?", (eleven_minutes_ago,))
 
     with pytest.raises(StateMismatch, match="expired"):
         complete(service, callback)

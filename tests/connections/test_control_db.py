@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from pathlib import Path
 
 import pytest
 
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.connections.db import (
+    INTEGRITY_ERRORS,
     connect,
     migrate,
     migration_files,
+    open_db,
     prepare,
     split_statements,
 )
@@ -34,6 +35,7 @@ EXPECTED_TABLES = {
     "goal_versions",
     "access_tokens",
     "sync_requests",
+    "request_starts",
     "schema_migrations",
 }
 # Every migration the package ships, in version order: a new QBP_HOME gets all of them.
@@ -41,17 +43,19 @@ SHIPPED = [(version, name) for version, name, _ in migration_files()]
 SHIPPED_NAMES = [f"{version}_{name}" for version, name in SHIPPED]
 
 
-def tables(path: Path) -> set[str]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    return {name for (name,) in rows}
+def tables(service: IntegrationService) -> set[str]:
+    if service.db.sqlite_path is not None:
+        listing = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        listing = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    with open_db(service.db) as conn:
+        return {row[0] for row in conn.execute(listing)}
 
 
-def recorded_versions(path: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(
-            "SELECT version, name FROM schema_migrations ORDER BY version"
-        ).fetchall()
+def recorded_versions(service: IntegrationService) -> list[tuple[str, str]]:
+    with open_db(service.db) as conn:
+        rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version")
+        return [tuple(row) for row in rows]
 
 
 def test_starting_the_service_creates_qbp_home_and_applies_the_migrations(make_settings, home):
@@ -60,8 +64,8 @@ def test_starting_the_service_creates_qbp_home_and_applies_the_migrations(make_s
     assert SHIPPED_NAMES[:2] == ["0001_initial", "0002_event_log"]
     assert service.applied_migrations == SHIPPED_NAMES
     assert home.is_dir()
-    assert tables(home / "control.sqlite3") >= EXPECTED_TABLES
-    assert recorded_versions(home / "control.sqlite3") == SHIPPED
+    assert tables(service) >= EXPECTED_TABLES
+    assert recorded_versions(service) == SHIPPED
 
 
 def test_migrations_are_applied_once(make_settings, home):
@@ -69,7 +73,7 @@ def test_migrations_are_applied_once(make_settings, home):
     again = IntegrationService(make_settings())
 
     assert again.applied_migrations == []
-    assert recorded_versions(home / "control.sqlite3") == SHIPPED
+    assert recorded_versions(again) == SHIPPED
 
 
 def at_once(work, count: int = 4) -> tuple[list, list[Exception]]:
@@ -159,38 +163,38 @@ def test_a_second_connection_row_for_one_organization_is_refused_by_the_database
 ):
     service = IntegrationService(make_settings())
     org = service.create_org("acme", "Acme Inc")
-    conn = sqlite3.connect(home / "control.sqlite3")
+    conn = connect(service.db)
     insert = (
         "INSERT INTO quickbooks_connections (org_id, realm_id, company_name, status, updated_at)"
         " VALUES (?, ?, ?, 'disconnected', '2026-01-01T00:00:00+00:00')"
     )
     conn.execute(insert, (org.id, "111", "First"))
-    conn.commit()
 
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+    # SQLite: "UNIQUE constraint failed"; Postgres: "duplicate key value violates unique".
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)unique"):
         conn.execute(insert, (org.id, "222", "Second"))
 
 
 def test_the_database_refuses_unknown_roles_and_connection_states(make_settings, home):
     service = IntegrationService(make_settings())
     org = service.create_org("acme", "Acme Inc")
-    conn = sqlite3.connect(home / "control.sqlite3")
+    conn = connect(service.db)
 
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)check"):
         conn.execute(
             "INSERT INTO quickbooks_connections (org_id, realm_id, status, updated_at)"
             " VALUES (?, '1', 'half-connected', '2026-01-01T00:00:00+00:00')",
             (org.id,),
         )
     conn.execute("INSERT INTO users (email, password_hash, created_at) VALUES ('x@y.z', 'h', 't')")
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)check"):
         conn.execute(
             "INSERT INTO memberships (user_id, org_id, role, created_at)"
-            " VALUES (last_insert_rowid(), ?, 'owner', 't')",
+            " VALUES ((SELECT id FROM users WHERE email = 'x@y.z'), ?, 'owner', 't')",
             (org.id,),
         )
     # A connected row without tokens is refused too.
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)check"):
         conn.execute(
             "INSERT INTO quickbooks_connections (org_id, realm_id, status, updated_at)"
             " VALUES (?, '1', 'connected', '2026-01-01T00:00:00+00:00')",

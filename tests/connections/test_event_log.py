@@ -3,13 +3,11 @@ in the transaction of the change."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import httpx
 import pytest
 
 from qb_pipeline.connections import IntegrationService, ReauthorizationRequired, events
-from qb_pipeline.connections.db import open_db, transaction
+from qb_pipeline.connections.db import INTEGRITY_ERRORS, Connection, open_db, transaction
 from tests.connections.conftest import ADMIN, add_team, companies, connect_company
 from tests.connections.test_tokens import FORCE
 
@@ -80,18 +78,18 @@ def test_a_refused_connect_writes_no_event(emulator, service):
 
 def test_an_event_is_only_written_inside_the_change_transaction(service):
     org_id = service.get_org("acme").id
-    with open_db(service.db_path) as conn:
+    with open_db(service.db) as conn:
         with pytest.raises(RuntimeError, match="inside the transaction"):
             events.record(conn, events.GOAL_CHANGED, org_id=org_id)
         with pytest.raises(ValueError, match="not one of"), transaction(conn):
             events.record(conn, "renamed", org_id=org_id)
         # A change that rolls back takes its event with it.
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(INTEGRITY_ERRORS):
             change_with_event_then_fail(conn, org_id)
     assert service.events_after(0) == []
 
 
-def change_with_event_then_fail(conn: sqlite3.Connection, org_id: int) -> None:
+def change_with_event_then_fail(conn: Connection, org_id: int) -> None:
     with transaction(conn):
         events.record(conn, events.GOAL_CHANGED, org_id=org_id, goal_id="g")
         conn.execute(
@@ -102,7 +100,7 @@ def change_with_event_then_fail(conn: sqlite3.Connection, org_id: int) -> None:
 
 def test_event_ids_are_never_reused_after_the_newest_is_deleted(service):
     org_id = service.get_org("acme").id
-    with open_db(service.db_path) as conn:
+    with open_db(service.db) as conn:
         with transaction(conn):
             first = events.record(conn, events.GOAL_CHANGED, org_id=org_id)
         with transaction(conn):

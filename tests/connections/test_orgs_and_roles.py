@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from qb_pipeline.connections import (
@@ -14,7 +12,7 @@ from qb_pipeline.connections import (
     NotFound,
     PermissionDenied,
 )
-from tests.connections.conftest import ADMIN, PASSWORD, VIEWER, add_team
+from tests.connections.conftest import ADMIN, PASSWORD, VIEWER, add_team, tuples
 
 
 @pytest.fixture
@@ -54,10 +52,7 @@ def test_a_new_user_needs_a_password_of_eight_characters(team):
 
 
 def test_passwords_are_stored_as_argon2id_hashes(team, home):
-    with sqlite3.connect(home / "control.sqlite3") as conn:
-        (stored,) = conn.execute(
-            "SELECT password_hash FROM users WHERE email = ?", (ADMIN,)
-        ).fetchone()
+    [(stored,)] = tuples(home, "SELECT password_hash FROM users WHERE email = ?", (ADMIN,))
 
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored

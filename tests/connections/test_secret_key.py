@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import stat
 
 import pytest
@@ -12,15 +11,15 @@ from cryptography.fernet import Fernet
 from qb_pipeline.config import ConfigError
 from qb_pipeline.connections import IntegrationService, SecretKeyError
 from qb_pipeline.connections.crypto import ensure_demo_secret_key
-from tests.connections.conftest import connect_company
+from tests.connections.conftest import connect_company, tuples
 
 
 def stored_tokens(home) -> list[tuple]:
-    with sqlite3.connect(home / "control.sqlite3") as conn:
-        return conn.execute(
-            "SELECT access_token_encrypted, refresh_token_encrypted, status"
-            " FROM quickbooks_connections"
-        ).fetchall()
+    return tuples(
+        home,
+        "SELECT access_token_encrypted, refresh_token_encrypted, status"
+        " FROM quickbooks_connections",
+    )
 
 
 def test_a_missing_key_names_the_variable_and_how_to_make_one(make_settings):

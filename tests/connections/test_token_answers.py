@@ -5,7 +5,6 @@ no connection and never disconnects the customer, and the next clean answer work
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -22,6 +21,7 @@ from tests.connections.conftest import (
     complete,
     connect_company,
     issued_tokens,
+    rows,
 )
 
 TOKEN_ENDPOINT = "/oauth2/v1/tokens/bearer"
@@ -64,11 +64,8 @@ BROKEN_TOKEN_ANSWERS = {
 
 
 def connection_row(home) -> dict | None:
-    conn = sqlite3.connect(home / "control.sqlite3")
-    conn.row_factory = sqlite3.Row
-    with conn:
-        row = conn.execute("SELECT * FROM quickbooks_connections").fetchone()
-    return dict(row) if row is not None else None
+    found = rows(home, "SELECT * FROM quickbooks_connections")
+    return found[0] if found else None
 
 
 def assert_no_token_in(text: str, emulator_url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -18,6 +17,7 @@ from tests.connections.conftest import (
     company_info,
     connect_company,
     issued_tokens,
+    rows,
 )
 
 FORCE = timedelta(hours=2)  # more than an access token's life: every call refreshes
@@ -35,10 +35,7 @@ def strict(make_emulator, make_settings):
 
 def stored(home, secret_key) -> dict:
     cipher = TokenCipher(secret_key)
-    conn = sqlite3.connect(home / "control.sqlite3")
-    conn.row_factory = sqlite3.Row
-    with conn:
-        row = dict(conn.execute("SELECT * FROM quickbooks_connections").fetchone())
+    [row] = rows(home, "SELECT * FROM quickbooks_connections")
     for name in ("access_token_encrypted", "refresh_token_encrypted"):
         if row[name] is not None:
             row[name.removesuffix("_encrypted")] = cipher.decrypt(row[name])
@@ -140,11 +137,10 @@ def test_invalid_grant_requires_reauthorization_with_a_clear_reason(strict, home
     assert str(raised.value) == f"acme: {reason}"
     status = service.status("acme")
     assert (status.status, status.status_reason) == ("reauthorization_required", reason)
-    with sqlite3.connect(home / "control.sqlite3") as conn:
-        tokens = conn.execute(
-            "SELECT access_token_encrypted, refresh_token_encrypted FROM quickbooks_connections"
-        ).fetchone()
-    assert tokens == (None, None)
+    [tokens] = rows(
+        home, "SELECT access_token_encrypted, refresh_token_encrypted FROM quickbooks_connections"
+    )
+    assert tokens == {"access_token_encrypted": None, "refresh_token_encrypted": None}
     entry = service.audit_log("acme")[0]
     assert (entry.action, entry.outcome, entry.detail["reason"]) == (
         "reauthorization required",
@@ -174,7 +170,7 @@ def test_an_admin_reconnects_after_reauthorization_was_required(strict):
 
 @pytest.mark.slow
 def test_processes_refreshing_at_once_under_strict_rotation_keep_the_connection(
-    strict, make_settings, home, secret_key
+    strict, make_settings, home, secret_key, control_db_url
 ):
     running, service = strict
     workers, rounds, forced = 4, 5, 5
@@ -183,6 +179,7 @@ def test_processes_refreshing_at_once_under_strict_rotation_keep_the_connection(
         "QBP_SECRET_KEY": secret_key,
         "QBO_ENVIRONMENT": "emulator",
         "QBO_EMULATOR_URL": running.url,
+        "QBP_DATABASE_URL": control_db_url or "",
     }
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers + 1)

@@ -3,14 +3,12 @@ throttle counts, and that its state is shared by every service on the same contr
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from qb_pipeline.connections import IntegrationService, InvalidInput, SignInThrottled
 from qb_pipeline.connections.sign_in_throttle import ACCOUNT_LIMIT
 from tests.connections.clock import ManualClock
-from tests.connections.conftest import ADMIN, PASSWORD, VIEWER, add_team
+from tests.connections.conftest import ADMIN, PASSWORD, VIEWER, add_team, tuples
 from tests.connections.test_control_db import at_once
 
 NEW_PASSWORD = "a brand new password"
@@ -30,10 +28,9 @@ def team(make_settings, clock) -> IntegrationService:
 
 
 def session_rows(home) -> list[tuple]:
-    with sqlite3.connect(home / "control.sqlite3") as conn:
-        return conn.execute(
-            "SELECT last_seen_at, expires_at, revoked_reason FROM web_sessions ORDER BY id"
-        ).fetchall()
+    return tuples(
+        home, "SELECT last_seen_at, expires_at, revoked_reason FROM web_sessions ORDER BY id"
+    )
 
 
 def test_a_session_names_its_user_until_it_is_signed_out(team, home):
@@ -112,8 +109,7 @@ def test_a_password_change_needs_the_current_password_and_ends_every_session(tea
         ADMIN,
         {"email": ADMIN, "sessions_ended": 2},
     )
-    with sqlite3.connect(home / "control.sqlite3") as conn:
-        stored = conn.execute("SELECT detail FROM audit_log").fetchall()
+    stored = tuples(home, "SELECT detail FROM audit_log")
     assert NEW_PASSWORD not in str(stored)
     assert PASSWORD not in str(stored)
 
@@ -166,6 +162,4 @@ def test_text_that_is_not_an_email_is_never_stored_as_an_account(team, home):
     # Someone typing their password into the email field: only the address is counted.
     team.sign_in("my secret password", "whatever", ADDRESS)
 
-    with sqlite3.connect(home / "control.sqlite3") as conn:
-        rows = conn.execute("SELECT account, client FROM sign_in_failures").fetchall()
-    assert rows == [(None, ADDRESS)]
+    assert tuples(home, "SELECT account, client FROM sign_in_failures") == [(None, ADDRESS)]

@@ -55,7 +55,7 @@ def account_goal(goal_id: str = "products", account_id: str = "13") -> GoalDefin
 
 
 def goal_events(store: GoalStore) -> list[tuple[str, str, int]]:
-    with sqlite3.connect(store.db_path) as conn:
+    with sqlite3.connect(store.db.sqlite_path) as conn:
         rows = conn.execute(
             "SELECT detail FROM events WHERE kind = 'goal_changed' ORDER BY id"
         ).fetchall()

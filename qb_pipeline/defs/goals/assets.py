@@ -176,7 +176,7 @@ def run_goals(
     """Compute (or flag stale) every goal of `org`; yield the results and checks."""
     settings = quickbooks.settings()
     service = IntegrationService(settings)
-    store = GoalStore(service.db_path)
+    store = GoalStore(service.db)
     status = service.status(org)
     realm_id = status.realm_id
     stale_reason = status.status if status.status in STALE_STATES else None

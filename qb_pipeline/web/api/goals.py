@@ -33,7 +33,7 @@ def _changes(request: Request) -> Any:
 def _store(request: Request) -> Any:
     from qb_pipeline.goals.store import GoalStore
 
-    return GoalStore(request.app.state.service.db_path)
+    return GoalStore(request.app.state.service.db)
 
 
 def _read_values(settings: Any, org: str, goals: list[Any]) -> tuple[dict, dict, str | None]:
