@@ -44,4 +44,49 @@ def warehouse_catalog() -> None:
     click.echo(f"  duckdb -readonly -init {path}")
 
 
-# --- organizations, users and the QuickBooks connection -------------------------------------
+@warehouse.command("bi-role")
+@click.argument("org")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the role's password from stdin (one line) instead of generating one.",
+)
+def warehouse_bi_role(org: str, password_stdin: bool) -> None:
+    """Create (or give a new password to) ORG's BI login on the Postgres warehouse
+    (QBP_WAREHOUSE_URL): it reads ORG's marts schema and nothing else. A generated password
+    is shown once, here."""
+    import sys
+
+    import psycopg2
+
+    from qb_pipeline.config import ConfigError, load_settings
+    from qb_pipeline.warehouse.bi_roles import grant_bi_role
+    from qb_pipeline.warehouse.dialect import UnfitOrganizationName
+    from qb_pipeline.warehouse.postgres import WarehouseUnreachable
+
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if settings.warehouse_url is None:
+        raise click.ClickException(
+            "BI roles are for a Postgres warehouse (set QBP_WAREHOUSE_URL); on DuckDB an "
+            f"organization's BI users get its serving copy {settings.serving_dir}/<org>.duckdb"
+        )
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.ClickException("no password on stdin")
+    try:
+        role = grant_bi_role(settings.warehouse_url, org, password)
+    except (ValueError, UnfitOrganizationName, WarehouseUnreachable) as error:
+        raise click.ClickException(" ".join(str(error).split())) from None
+    except psycopg2.Error as error:  # e.g. the URL's user may not create roles
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise click.ClickException(f"warehouse: {first}") from None
+    click.echo(f"BI role {role.role}: reads schema {role.schema} only (its search_path).")
+    click.echo(f"  host {role.host}, port {role.port}, database {role.database}")
+    if password is None:
+        click.echo(f"  password: {role.password}")
+        click.echo("  (shown this once; run the command again for a new one)")

@@ -26,7 +26,12 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from qb_pipeline.config import Settings, org_slug_checked
 from qb_pipeline.sources.quickbooks.helpers.arrow_pages import ROOT_KEY, ROW_KEY
-from qb_pipeline.sources.quickbooks.settings import DATASET_NAME, SOURCE_NAME
+from qb_pipeline.sources.quickbooks.settings import (
+    DATASET_NAME,
+    LOADER_FILE_FORMAT,
+    SOURCE_NAME,
+)
+from qb_pipeline.warehouse.dialect import POSTGRES_DLT_STAGING_LAYOUT, postgres_schemas
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
 
@@ -50,6 +55,8 @@ LOAD_WORKERS = 2
 # a company larger than the ones measured; DuckDB spills to `<warehouse>.tmp` under
 # QBP_HOME when it must.
 DUCKDB_SETTINGS: dict[str, object] = {"preserve_insertion_order": False}
+
+POSTGRES_LOADER_FILE_FORMAT = "insert_values"
 
 # A child row whose root row is gone (its record was loaded again, or deleted).
 DELETE_ORPHANS_SQL = (
@@ -96,25 +103,51 @@ def pipeline_name(org_id: str, realm_id: str) -> str:
 
 
 def pipeline_for_org(org_id: str, settings: Settings, *, realm_id: str) -> dlt.Pipeline:
-    """The pipeline that loads `org_id`'s QuickBooks data of company `realm_id`. Run it with
-    `loader_file_format="parquet"` (LOADER_FILE_FORMAT; the resources ask for it too)."""
+    """The pipeline that loads `org_id`'s QuickBooks data of company `realm_id`: into the
+    organization's DuckDB file, or with QBP_WAREHOUSE_URL into its own schema of that
+    Postgres database (`raw_<org>`, warehouse/dialect.py). Run it with
+    `loader_file_format=loader_file_format(settings)`."""
     dlt_dir = settings.dlt_dir(org_id)
-    warehouse = settings.warehouse_path(org_id)
     dlt_dir.mkdir(parents=True, exist_ok=True)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
     dlt.config["data_writer.buffer_max_items"] = WRITER_BUFFER_ROWS
     dlt.config["load.workers"] = LOAD_WORKERS
     dlt.config["extract.next_item_mode"] = EXTRACT_ORDER
-    credentials = DuckDbCredentials(str(warehouse), global_config=DUCKDB_SETTINGS)
+    if settings.warehouse_url is not None:
+        raw_schema = postgres_schemas(org_id)["qbo_raw"]
+        destination = dlt.destinations.postgres(
+            credentials=settings.warehouse_url,
+            # dlt's staging dataset (merges) per organization too, under a prefix no
+            # organization's schema can have.
+            staging_dataset_name_layout=POSTGRES_DLT_STAGING_LAYOUT,
+            # The resources ask for parquet, which dlt loads into Postgres only with the ADBC
+            # driver (not installed); it would then write Arrow tables as CSV, which cannot
+            # hold the struct columns of child rows. INSERT statements can.
+            supported_loader_file_formats=[POSTGRES_LOADER_FILE_FORMAT],
+            preferred_loader_file_format=POSTGRES_LOADER_FILE_FORMAT,
+            loader_file_format_selector=None,
+        )
+        dataset_name = raw_schema
+    else:
+        warehouse = settings.warehouse_path(org_id)
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        credentials = DuckDbCredentials(str(warehouse), global_config=DUCKDB_SETTINGS)
+        destination = dlt.destinations.duckdb(credentials)
+        dataset_name = DATASET_NAME
     pipeline = dlt.pipeline(
         pipeline_name=pipeline_name(org_id, realm_id),
-        destination=dlt.destinations.duckdb(credentials),
-        dataset_name=DATASET_NAME,
+        destination=destination,
+        dataset_name=dataset_name,
         pipelines_dir=str(dlt_dir),
     )
     # dlt.pipeline() builds a plain Pipeline; this one only adds the step after a load.
     pipeline.__class__ = QuickBooksPipeline
     return pipeline
+
+
+def loader_file_format(settings: Settings) -> str:
+    """The load files for the configured warehouse: parquet into DuckDB (the resources
+    yield Arrow tables), INSERT statements into Postgres (see pipeline_for_org)."""
+    return POSTGRES_LOADER_FILE_FORMAT if settings.warehouse_url is not None else LOADER_FILE_FORMAT
 
 
 def release_free_memory() -> None:

@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import duckdb
-
 from qb_pipeline.connections.results import CONNECTION_STATES, NOT_CONNECTED, ConnectionStatus
 from qb_pipeline.warehouse.model_files import model
-from qb_pipeline.warehouse.transform import run_model
+from qb_pipeline.warehouse.transform import Connection, relation_name, run_model
 
 TABLE = "qbo.connection_status"
 COLUMNS: tuple[str, ...] = (
@@ -50,7 +48,7 @@ def connection_status_row(status: ConnectionStatus) -> dict[str, Any] | None:
 
 
 def write_connection_status(
-    con: duckdb.DuckDBPyConnection, rows: Iterable[ConnectionStatus | Mapping[str, Any]]
+    con: Connection, rows: Iterable[ConnectionStatus | Mapping[str, Any]]
 ) -> int:
     """Replace the table's contents with `rows` (ConnectionStatus objects from
     IntegrationService.status, or mappings with the COLUMNS keys) in one transaction;
@@ -67,13 +65,14 @@ def write_connection_status(
             )
         values.append(tuple(row.get(column) for column in COLUMNS))
     run_model(con, model(TABLE))
+    table = relation_name(con, TABLE)
     placeholders = ", ".join("?" for _ in COLUMNS)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM {TABLE}")
+        con.execute(f"DELETE FROM {table}")
         if values:
             con.executemany(
-                f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({placeholders})", values
+                f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({placeholders})", values
             )
     except BaseException:
         con.execute("ROLLBACK")

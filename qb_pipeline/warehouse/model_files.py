@@ -176,13 +176,15 @@ def markdown_reference(layer: str | None = None, extra: tuple[DocumentedRelation
     return "\n".join(parts)
 
 
-def comment_statements(item: SqlModel) -> list[str]:
+def comment_statements(item: SqlModel, name: str | None = None) -> list[str]:
     """COMMENT ON statements that put the model's header into the warehouse's catalog, where
-    BI tools (DBeaver, the DuckDB CLI's `duckdb_columns()`) show them."""
+    BI tools (DBeaver, the DuckDB CLI's `duckdb_columns()`, psql's `\\d+`) show them; `name`:
+    the relation's name where it is created (default: the model's own)."""
     kind = "VIEW" if item.materialized == "view" else "TABLE"
-    statements = [f"COMMENT ON {kind} {item.name} IS {_literal(item.description)}"]
+    name = name or item.name
+    statements = [f"COMMENT ON {kind} {name} IS {_literal(item.description)}"]
     statements += [
-        f'COMMENT ON COLUMN {item.name}."{column}" IS {_literal(text)}'
+        f'COMMENT ON COLUMN {name}."{column}" IS {_literal(text)}'
         for column, text in item.columns.items()
     ]
     return statements

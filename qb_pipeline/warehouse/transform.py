@@ -1,38 +1,63 @@
 """Build the staging (`qbo.*`) and BI (`marts.*`) layers of the warehouse from their SQL.
 
-Staging and marts are views: DuckDB computes them from `qbo_raw` when read, so they are
-never stale and hold every organization's rows at once; rebuilding one is cheap and
-idempotent. A Dagster asset per model calls `run_model(con, model)` (one SQL file, one
-asset) and reports `model_row_count(con, model, org_id)` for its partition.
+Staging and marts are views: the database computes them from `qbo_raw` when read, so they
+are never stale; rebuilding one is cheap and idempotent. A Dagster asset per model calls
+`run_model(con, model)` (one SQL file, one asset) and reports
+`model_row_count(con, model, org_id)` for its partition.
 
 The statements only read the raw tables a QuickBooks sync writes (`qbo_raw.account` and
 `qbo_raw.report_lines`); before the first sync they fail with WarehouseNotReady.
+
+`con` is a DuckDB connection (the organization's file) or a PostgresWarehouse (the
+organization's schemas of QBP_WAREHOUSE_URL): the same SQL runs on both, each relation in the
+organization's schema of its layer (dialect.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import duckdb
 
+from qb_pipeline.warehouse.dialect import qualified_name, qualified_sql, schema_name
 from qb_pipeline.warehouse.model_files import SqlModel, comment_statements, load_models
+from qb_pipeline.warehouse.postgres import UNDEFINED_RELATION, PostgresWarehouse
+
+# A DuckDB connection, or one organization's schemas on Postgres.
+Connection = duckdb.DuckDBPyConnection | PostgresWarehouse
 
 
 class WarehouseNotReady(RuntimeError):
     """A model reads a table that does not exist yet (no sync has loaded it)."""
 
 
-def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
+def schemas_of(con: Connection) -> Mapping[str, str]:
+    """{layer: schema} of the organization `con` reaches; empty for a DuckDB file, whose
+    schemas are the layers' own names."""
+    return con.schemas if isinstance(con, PostgresWarehouse) else {}
+
+
+def relation_name(con: Connection, name: str) -> str:
+    """A model's `layer.table` name as `con` reaches it."""
+    return qualified_name(name, schemas_of(con))
+
+
+def run_model(con: Connection, model: SqlModel) -> None:
     """Create or replace one model's view (or create its table if missing)."""
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
-    statement = (
-        model.sql
-        if model.materialized == "table"
-        else f"CREATE OR REPLACE VIEW {model.name} AS\n{model.sql}"
-    )
+    schemas = schemas_of(con)
+    name = qualified_name(model.name, schemas)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name(model.schema, schemas)}")
+    body = qualified_sql(model.sql, schemas)
     try:
-        con.execute(statement)
-        for comment in comment_statements(model):
+        if model.materialized == "table":
+            con.execute(body)
+        elif isinstance(con, PostgresWarehouse):
+            con.replace_view(name, body)
+        else:
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS\n{body}")
+        for comment in comment_statements(model, name):
             con.execute(comment)
-    except duckdb.CatalogException as error:
+    except (duckdb.CatalogException, *UNDEFINED_RELATION) as error:
         needs = ", ".join(model.depends_on) or "its source tables"
         raise WarehouseNotReady(
             f"{model.name} ({model.path.name}) reads {needs}, which the warehouse does not "
@@ -40,7 +65,7 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
         ) from error
 
 
-def run_sql_models(con: duckdb.DuckDBPyConnection, layer: str | None = None) -> list[SqlModel]:
+def run_sql_models(con: Connection, layer: str | None = None) -> list[SqlModel]:
     """Run every model (or those of one layer: `staging` or `marts`) in dependency order,
     in one transaction, so readers see all the new views or none."""
     models = [m for m in load_models() if layer is None or m.layer == layer]
@@ -55,23 +80,22 @@ def run_sql_models(con: duckdb.DuckDBPyConnection, layer: str | None = None) -> 
     return models
 
 
-def build_staging(con: duckdb.DuckDBPyConnection) -> list[SqlModel]:
+def build_staging(con: Connection) -> list[SqlModel]:
     """The `qbo.*` models."""
     return run_sql_models(con, "staging")
 
 
-def build_marts(con: duckdb.DuckDBPyConnection) -> list[SqlModel]:
+def build_marts(con: Connection) -> list[SqlModel]:
     """The `marts.*` views (the staging models must exist)."""
     return run_sql_models(con, "marts")
 
 
-def model_row_count(
-    con: duckdb.DuckDBPyConnection, model: SqlModel, org_id: str | None = None
-) -> int:
+def model_row_count(con: Connection, model: SqlModel, org_id: str | None = None) -> int:
     """Rows of a model, of one organization when `org_id` is given."""
+    name = relation_name(con, model.name)
     if org_id is None:
-        row = con.execute(f"SELECT COUNT(*) FROM {model.name}").fetchone()
+        row = con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()
     else:
-        sql = f"SELECT COUNT(*) FROM {model.name} WHERE org_id = ?"
+        sql = f"SELECT COUNT(*) FROM {name} WHERE org_id = ?"
         row = con.execute(sql, [org_id]).fetchone()
     return int(row[0]) if row else 0

@@ -38,12 +38,13 @@ from qb_pipeline.defs.quickbooks.assets.translator import RAW_SCHEMA, raw_asset_
 from qb_pipeline.defs.resources import QuickBooksIntegration
 from qb_pipeline.quickbooks import QuickBooksClient, QuickBooksError
 from qb_pipeline.sources.quickbooks import quickbooks_source, sync_session
-from qb_pipeline.sources.quickbooks.settings import LOADER_FILE_FORMAT
 from qb_pipeline.sync.client import client_for_org
 from qb_pipeline.sync.dagster_log import forward_progress
 from qb_pipeline.sync.no_space import no_space_message
 from qb_pipeline.sync.passes import load_passes, reports_sent_ahead
-from qb_pipeline.sync.pipeline import pipeline_for_org
+from qb_pipeline.sync.pipeline import loader_file_format, pipeline_for_org
+from qb_pipeline.warehouse.org_warehouse import open_org_warehouse, raw_schema, warehouse_location
+from qb_pipeline.warehouse.postgres import PostgresWarehouse, WarehouseUnreachable
 from qb_pipeline.warehouse.writer import (
     WarehouseBusy,
     current_holder,
@@ -54,7 +55,7 @@ NOTHING_CHANGED = "The sync stopped before any request to QuickBooks; no data ch
 
 INTERRUPTIONS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
 
-COUNT_COMPANY_ROWS = 'SELECT count(*) FROM {schema}."{table}" WHERE org_id = ? AND realm_id = ?'
+COUNT_COMPANY_ROWS = 'SELECT count(*) FROM "{schema}"."{table}" WHERE org_id = ? AND realm_id = ?'
 
 
 def load_raw(
@@ -86,7 +87,7 @@ def load_raw(
             pipeline = pipeline_for_org(org, settings, realm_id=client.realm_id)
             context.log.info(
                 f"Importing {org} (QuickBooks company {client.realm_id}) with dlt pipeline "
-                f"{pipeline.pipeline_name} into {settings.warehouse_path(org)}"
+                f"{pipeline.pipeline_name} into {warehouse_location(settings, org)}"
             )
             # The entities, then the reports, whose requests go out while the entities load
             # (sources/quickbooks/loads.py).
@@ -103,7 +104,7 @@ def load_raw(
                         context=context,
                         dlt_source=part,
                         dlt_pipeline=pipeline,
-                        loader_file_format=LOADER_FILE_FORMAT,
+                        loader_file_format=loader_file_format(settings),
                     )
                     # Child tables (invoice__line, ...) included: the sync log's rows.
                     rows_loaded.update(_rows_loaded(pipeline))
@@ -112,7 +113,9 @@ def load_raw(
             error = _root_cause(raised)
             no_room = no_space_message(raised, settings.home)
             message = no_room or _failure_message(
-                error, settings.warehouse_path(org), settings.serving_path(org)
+                error,
+                None if settings.warehouse_on_postgres else settings.warehouse_path(org),
+                settings.serving_path(org),
             )
             sync_log.close_entry(
                 service,
@@ -130,7 +133,7 @@ def load_raw(
         seconds = time.monotonic() - began
         requests = client.requests_made
     tables = [result.asset_key.path[-1] for result in results]
-    counts = _company_row_counts(settings.warehouse_path(org), org, client.realm_id, tables)
+    counts = _company_row_counts(quickbooks, org, client.realm_id, tables)
     # The sync is closed once the serving copy is published (sync_log.closes_here); a run
     # that loads raw tables alone (a selection in the UI) closes it here.
     status = "succeeded" if sync_log.closes_here(context, AssetKey([RAW_SCHEMA])) else "running"
@@ -206,6 +209,15 @@ def _warehouse_free_or_stop(
     realm_id: str,
 ) -> None:
     settings = quickbooks.settings()
+    if settings.warehouse_url is not None:
+        # No file to wait for; but an unreachable database stops the sync before a request.
+        try:
+            PostgresWarehouse(settings.warehouse_url, org).close()
+        except WarehouseUnreachable as error:
+            message = f"{error}. {NOTHING_CHANGED}"
+            sync_log.record_refusal(service, org, realm_id, message)
+            raise Failure(description=message, allow_retries=False) from None
+        return
 
     def tell(pid: int | None) -> None:
         context.log.warning(
@@ -244,13 +256,14 @@ def _root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def _failure_message(error: BaseException, warehouse: Path, serving: Path) -> str:
+def _failure_message(error: BaseException, warehouse: Path | None, serving: Path) -> str:
     """One clear sentence. dlt reports a DuckDB file held by another process as a confusing
-    credentials or network problem, so the file is checked again and named if that is it."""
+    credentials or network problem, so the file (`warehouse`; None on Postgres) is checked
+    again and named if that is it."""
     if isinstance(error, INTERRUPTIONS):
         return "cancelled while loading"
     try:
-        holder = current_holder(warehouse)
+        holder = current_holder(warehouse) if warehouse is not None else None
     except duckdb.Error:
         holder = None
     if holder is not None:
@@ -268,22 +281,24 @@ def _shortened(text: str, limit: int = 500) -> str:
 
 
 def _company_row_counts(
-    warehouse: Path, org: str, realm_id: str, tables: list[str]
+    quickbooks: QuickBooksIntegration, org: str, realm_id: str, tables: list[str]
 ) -> dict[str, int]:
     """Rows of the organization's company in each raw table after the load."""
     counts = {}
     # Read-write, like every connection of this process to the warehouse: DuckDB refuses a
     # second connection with another configuration in the same process.
-    with duckdb.connect(str(warehouse)) as connection:
+    settings = quickbooks.settings()
+    with open_org_warehouse(settings, org, quickbooks.lock_wait_seconds) as connection:
+        schema = raw_schema(connection, RAW_SCHEMA)
         existing = {
             name
             for (name,) in connection.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-                [RAW_SCHEMA],
+                [schema],
             ).fetchall()
         }
         for table in tables:
             if table in existing:
-                query = COUNT_COMPANY_ROWS.format(schema=RAW_SCHEMA, table=table)
+                query = COUNT_COMPANY_ROWS.format(schema=schema, table=table)
                 counts[table] = connection.execute(query, [org, realm_id]).fetchone()[0]
     return counts

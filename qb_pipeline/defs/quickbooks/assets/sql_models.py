@@ -3,9 +3,9 @@
 `qbo.<name>` becomes `qbo/<name>` (group quickbooks_staging), `marts.<name>` becomes
 `marts/<name>` (group marts). A model's header gives the asset its description, its upstream
 assets (`depends_on`) and its columns; each materialization adds the organization's row count
-and the column types DuckDB reports. `qbo.connection_status` is not built from SQL alone: its
-step closes the sync in the control DB and copies the organization's connection into it
-(sync_finish.py).
+and the column types the warehouse (DuckDB or Postgres) reports. `qbo.connection_status` is
+not built from SQL alone: its step closes the sync in the control DB and copies the
+organization's connection into it (sync_finish.py).
 """
 
 from collections.abc import Callable, Iterator
@@ -35,11 +35,11 @@ from qb_pipeline.warehouse import (
     model_row_count,
     run_model,
 )
-from qb_pipeline.warehouse.writer import WarehouseBusy, open_writer
+from qb_pipeline.warehouse.org_warehouse import column_types, open_org_warehouse
+from qb_pipeline.warehouse.postgres import WarehouseUnreachable
+from qb_pipeline.warehouse.writer import WarehouseBusy
 
 GROUPS = {"staging": STAGING_GROUP, "marts": MARTS_GROUP}
-
-DESCRIBE = "SELECT column_name, column_type FROM (DESCRIBE {name})"
 
 
 def model_key(name: str) -> AssetKey:
@@ -98,16 +98,15 @@ def run_model_step(
     settings = quickbooks.settings()
     service = IntegrationService(settings)
     org = context.partition_key
+    expected = (WarehouseBusy, WarehouseNotReady, WarehouseUnreachable)
     with (
-        failures_recorded(context, service, expected=(WarehouseBusy, WarehouseNotReady)),
-        open_writer(
-            settings.warehouse_path(org), quickbooks.lock_wait_seconds, settings.serving_path(org)
-        ) as connection,
+        failures_recorded(context, service, expected=expected),
+        open_org_warehouse(settings, org, quickbooks.lock_wait_seconds) as connection,
     ):
         extra = before(context, service, connection) if before is not None else {}
         run_model(connection, model)
         rows = model_row_count(connection, model, org)
-        types = dict(connection.execute(DESCRIBE.format(name=model.name)).fetchall())
+        types = column_types(connection, model.name)
     context.log.info(f"{model.name}: {rows:,} rows of {org}")
     return MaterializeResult(
         metadata={

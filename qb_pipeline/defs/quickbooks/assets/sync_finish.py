@@ -10,7 +10,10 @@ sync into `qbo.connection_status` as it is about to be recorded (succeeded, at t
 publication), replaces the serving copy, and only then records the sync as `succeeded` in the
 control DB, so the sync log never says succeeded before BI tools can see the data. If the
 publication fails, the sync is recorded `partial` (the data is imported, BI tools still see the
-previous copy), and so is it in `qbo.connection_status`.
+previous copy), and so is it in `qbo.connection_status`. On a Postgres warehouse
+(QBP_WAREHOUSE_URL) there is no copy: BI roles read the organization's marts schema itself
+(warehouse/bi_roles.py), so publishing is writing the connection status and recording the
+sync.
 Killed between the publication and that record, the run is found abandoned and recorded failed
 ("interrupted"); the next sync publishes again.
 """
@@ -29,7 +32,11 @@ from qb_pipeline.defs.quickbooks.assets.translator import RAW_SCHEMA
 from qb_pipeline.defs.resources import QuickBooksIntegration
 from qb_pipeline.defs.step_failures import failures_recorded
 from qb_pipeline.warehouse import write_connection_status
+from qb_pipeline.warehouse.dialect import qualified_sql
+from qb_pipeline.warehouse.org_warehouse import open_org_warehouse, raw_schema
+from qb_pipeline.warehouse.postgres import WarehouseUnreachable
 from qb_pipeline.warehouse.publish import publish, remove_leftovers
+from qb_pipeline.warehouse.transform import Connection, schemas_of
 from qb_pipeline.warehouse.writer import WarehouseBusy, open_writer
 
 CONNECTION_STATUS_MODEL = "qbo.connection_status"
@@ -53,7 +60,7 @@ WHERE table_schema = ?
 ORDER BY table_name
 """
 
-COUNT_COMPANY_ROWS = 'SELECT count(*) FROM {schema}."{table}" WHERE org_id = ? AND realm_id = ?'
+COUNT_COMPANY_ROWS = 'SELECT count(*) FROM "{schema}"."{table}" WHERE org_id = ? AND realm_id = ?'
 
 COUNT_REPORT_LINES = """
 SELECT report_name, count(*) AS lines
@@ -63,15 +70,15 @@ GROUP BY report_name
 """
 
 
-def dataset_counts(
-    connection: duckdb.DuckDBPyConnection, org: str, realm_id: str
-) -> dict[str, int]:
+def dataset_counts(connection: Connection, org: str, realm_id: str) -> dict[str, int]:
     """Rows per dataset of one company: each entity table, and each report's lines."""
     counts: dict[str, int] = {}
-    for (table,) in connection.execute(RAW_ENTITY_TABLES, [RAW_SCHEMA]).fetchall():
-        query = COUNT_COMPANY_ROWS.format(schema=RAW_SCHEMA, table=table)
+    schema = raw_schema(connection, RAW_SCHEMA)
+    for (table,) in connection.execute(RAW_ENTITY_TABLES, [schema]).fetchall():
+        query = COUNT_COMPANY_ROWS.format(schema=schema, table=table)
         counts[table] = connection.execute(query, [org, realm_id]).fetchone()[0]
-    for report, lines in connection.execute(COUNT_REPORT_LINES, [org, realm_id]).fetchall():
+    report_lines = qualified_sql(COUNT_REPORT_LINES, schemas_of(connection))
+    for report, lines in connection.execute(report_lines, [org, realm_id]).fetchall():
         counts[REPORT_DATASETS.get(report, report)] = lines
     return counts
 
@@ -79,7 +86,7 @@ def dataset_counts(
 def finish_sync(
     context: AssetExecutionContext,
     service: IntegrationService,
-    connection: duckdb.DuckDBPyConnection,
+    connection: Connection,
 ) -> dict[str, Any]:
     """Record the datasets of this run's sync and refresh `qbo.connection_status` (the
     warehouse `connection` is open for writing); the sync is recorded as succeeded here only
@@ -155,6 +162,8 @@ def publish_serving(
     service = IntegrationService(settings)
     entry = sync_log.current_entry(context)
     closing = entry is not None and sync_log.closes_here(context, SERVING_WAREHOUSE)
+    if settings.warehouse_url is not None:
+        return _publish_on_postgres(context, quickbooks, service, entry if closing else None)
     warehouse, serving = settings.warehouse_path(org), settings.serving_path(org)
     with (
         failures_recorded(
@@ -187,6 +196,43 @@ def publish_serving(
         **process_figures(),
     }
     if closing:
+        rows, requests = sync_log.entry_figures(context, service, entry)
+        sync_log.close_entry(
+            service, entry, "succeeded", rows=rows, requests=requests, finished_at=finished_at
+        )
+        seconds = _log_success(context, entry, rows, requests)
+        metadata["qbo/sync_seconds"] = MetadataValue.float(round(seconds, 3))
+    return MaterializeResult(metadata=metadata)
+
+
+def _publish_on_postgres(
+    context: AssetExecutionContext,
+    quickbooks: QuickBooksIntegration,
+    service: IntegrationService,
+    entry: sync_log.SyncEntry | None,
+) -> MaterializeResult:
+    """The serving step on a Postgres warehouse: BI roles read the organization's marts
+    schema itself, which the marts steps already replaced in their transactions; what is left
+    is the connection status (this sync as succeeded, `entry`: the sync this step closes) and
+    the sync's record."""
+    org = context.partition_key
+    with (
+        failures_recorded(context, service, status="partial", expected=(WarehouseUnreachable,)),
+        open_org_warehouse(quickbooks.settings(), org, quickbooks.lock_wait_seconds) as writer,
+    ):
+        finished_at = sync_log.utcnow()
+        statuses = [service.status(org)]
+        if entry is not None:
+            statuses = shown_as(statuses, entry, "succeeded", finished_at)
+        write_connection_status(writer, statuses)
+        schema = schemas_of(writer)["marts"]
+    context.log.info(f"Published: BI roles read schema {schema} (qb-pipeline warehouse bi-role)")
+    metadata: dict[str, Any] = {
+        "schema": MetadataValue.text(schema),
+        "published_at": MetadataValue.timestamp(finished_at),
+        **process_figures(),
+    }
+    if entry is not None:
         rows, requests = sync_log.entry_figures(context, service, entry)
         sync_log.close_entry(
             service, entry, "succeeded", rows=rows, requests=requests, finished_at=finished_at

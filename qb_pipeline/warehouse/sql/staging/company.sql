@@ -19,8 +19,14 @@ SELECT
     c.company_name,
     c.legal_name,
     c.country,
-    CAST(month(try_strptime(c.fiscal_year_start_month, '%B')) AS INTEGER)
-        AS fiscal_year_start_month,
+    -- Standard SQL (no strptime, which Postgres lacks): NULL for a name QuickBooks never
+    -- sends, as a failed parse was.
+    CASE LOWER(c.fiscal_year_start_month)
+        WHEN 'january' THEN 1 WHEN 'february' THEN 2 WHEN 'march' THEN 3
+        WHEN 'april' THEN 4 WHEN 'may' THEN 5 WHEN 'june' THEN 6
+        WHEN 'july' THEN 7 WHEN 'august' THEN 8 WHEN 'september' THEN 9
+        WHEN 'october' THEN 10 WHEN 'november' THEN 11 WHEN 'december' THEN 12
+    END AS fiscal_year_start_month,
     p.currency_prefs__home_currency__value AS home_currency,
     COALESCE(p.currency_prefs__multi_currency_enabled, FALSE) AS multi_currency_enabled
 FROM qbo_raw.company_info AS c

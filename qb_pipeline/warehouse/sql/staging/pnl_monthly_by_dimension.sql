@@ -45,12 +45,26 @@ WITH lines AS (
         AND d.amount IS NOT NULL
 ),
 
--- A renamed class keeps one name in every month: the one its latest month printed.
-latest_names AS (
-    SELECT org_id, realm_id, dimension, member_id, arg_max(member_name, month) AS member_name
+-- A renamed class keeps one name in every month: the one its latest month printed (a
+-- window function rather than DuckDB's arg_max, so that Postgres runs it too).
+named_months AS (
+    SELECT
+        org_id,
+        realm_id,
+        dimension,
+        member_id,
+        member_name,
+        ROW_NUMBER() OVER (
+            PARTITION BY org_id, realm_id, dimension, member_id ORDER BY month DESC
+        ) AS newest_first
     FROM lines
     WHERE member_id IS NOT NULL
-    GROUP BY org_id, realm_id, dimension, member_id
+),
+
+latest_names AS (
+    SELECT org_id, realm_id, dimension, member_id, member_name
+    FROM named_months
+    WHERE newest_first = 1
 )
 
 SELECT
