@@ -107,8 +107,8 @@ class Settings:
     # postgresql:// URL (it holds a password: never log it, show `warehouse_url_shown`).
     warehouse_url: str | None = None
     # QBP_DAGSTER_PG_URL: None = Dagster's storage is SQLite under QBP_HOME/dagster; else a
-    # postgresql+psycopg2:// URL that the instance's dagster.yaml reads from the environment (it holds
-    # a password: never written to dagster.yaml, never logged).
+    # postgresql+psycopg2:// URL that the instance's dagster.yaml reads from the environment
+    # (it holds a password: never written to dagster.yaml, never logged).
     dagster_pg_url: str | None = None
 
     @property

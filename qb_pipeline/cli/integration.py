@@ -239,9 +239,11 @@ def _echo_settings(org_slug: str, current) -> None:  # noqa: ANN001 - Integratio
 def sync(org_slug: str, today: date | None, lock_wait: float | None) -> None:
     """Import the organization's QuickBooks data now (the Dagster job `quickbooks_sync`).
 
-    The run is recorded in the Dagster instance under $QBP_HOME/dagster, so it shows in the
-    UI (DAGSTER_HOME=$QBP_HOME/dagster dagster dev -w workspace.yaml), and in the sync log
-    that `qb-pipeline status` shows.
+    The run goes into the run queue of the Dagster instance under $QBP_HOME/dagster and waits
+    there for any run of the same organization or company. A running Dagster daemon launches
+    it; without one this command runs it itself. It shows in the UI
+    (DAGSTER_HOME=$QBP_HOME/dagster dagster dev -w workspace.yaml), and in the sync log that
+    `qb-pipeline status` shows.
     """
     from qb_pipeline.sync.progress import ProgressDisplay
     from qb_pipeline.sync.runner import sync_org

@@ -5,14 +5,14 @@ it stays NOT_STARTED or STARTED in Dagster's run storage for good. The sensors w
 its organization ("its previous sync is still queued or running"), the run queue's
 one-run-per-partition limit would hold the organization's queued runs, and its nightly syncs
 would silently stop. Dagster's run monitoring cannot see it: the default run launcher cannot
-check a run worker's health, and `qb-pipeline sync` runs its job in its own process, outside
-any launcher.
+check a run worker's health, and a `qb-pipeline sync` with no daemon to launch its run executes
+it in its own process, outside any launcher.
 
 So this module finds the process of every unfinished run and, when it is gone, marks the run
 failed ("interrupted: ...") and closes its sync-log entry as failed (its organization's
 writer lock went with its process). The process is known from:
 
-- the tags `qbp/host` and `qbp/pid` that `qb-pipeline sync` puts on its runs
+- the tags `qbp/host` and `qbp/pid` that `qb-pipeline sync` puts on a run it executes itself
   (instance.process_tags), on this machine only;
 - for runs the daemon launched with Dagster's default run launcher, the run worker's engine
   event "Started process for run (pid: N)" (its metadata `pid`); such workers are children of

@@ -1,13 +1,18 @@
-"""Run a sync of one organization from the shell: the `quickbooks_sync` job, in this process.
+"""Run a sync of one organization from the shell: a `quickbooks_sync` run through the run queue.
 
-`sync_org` is what `qb-pipeline sync` (and the demo) call. It runs the very job the schedule
-and the UI launch, for the organization's partition, on the persistent Dagster instance under
-`$QBP_HOME/dagster`, so the run shows in the Dagster UI beside the others. It follows the run's
-events as they are written and reports them to `on_progress` (steps started and finished, and
-the progress lines the source logs: entity, pages, rows).
+`sync_org` is what `qb-pipeline sync` (and the demo) call. It submits the very job the
+schedule and the UI launch, for the organization's partition, to the run queue of the
+persistent Dagster instance under `$QBP_HOME/dagster` (run_queue.py), with the tags of every
+sync (partition, `qbp/realm`, `qbp/trigger=cli`), so it waits for a run of the same
+organization or company like any other sync. A daemon on the instance launches it; without
+one (no fresh heartbeat: the embedded default, the demo, the tests) this process takes the
+run out of the queue itself once the queue's limits allow it and executes it here. Either way
+it follows the run's events as they are written and reports them to `on_progress` (the wait
+in the queue, steps started and finished, and the progress lines the source logs: entity,
+pages, rows).
 
 The organization's connection, the warehouse lock and the sync log are handled by the job's
-steps, exactly as for a scheduled run; this module only starts it and watches.
+steps, exactly as for a scheduled run; this module only submits it and watches.
 `progress.ProgressDisplay` shows that progress in a shell.
 
 This is the one module of the sync package that reaches into the Dagster definitions (defs/,
@@ -26,7 +31,7 @@ from dagster import DagsterEvent, DagsterEventType, DagsterInstance, EventLogRec
 
 from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.connections import ConnectionStatus, IntegrationService
-from qb_pipeline.sync.launcher import TRIGGER_TAG, realm_tag
+from qb_pipeline.sync.launcher import PARTITION_TAG, SYNC_JOB, TRIGGER_TAG, realm_tag
 from qb_pipeline.sync.progress import Progress
 
 WATCH_SECONDS = 0.5
@@ -52,34 +57,28 @@ def sync_org(
     lock_wait_seconds: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> SyncOutcome:
-    """Run the `quickbooks_sync` job for `org_slug` in this process and wait for it.
+    """Submit a `quickbooks_sync` run for `org_slug` to the run queue and wait for its end.
 
-    `settings` must describe this process's environment (the job's resources read the
-    secret key and the Intuit endpoints from it); by default they are loaded from it.
-    Raises NotFound for an unknown organization; every other problem ends the run as failed
-    and comes back in the outcome's `message`.
+    `settings` must describe this process's environment (when no daemon runs, the run
+    executes here and the job's resources read the secret key and the Intuit endpoints from
+    it); by default they are loaded from it. Raises NotFound for an unknown organization;
+    every other problem ends the run as failed and comes back in the outcome's `message`.
     """
     from qb_pipeline.defs.definitions import defs
-    from qb_pipeline.defs.instance import open_instance, process_tags
-    from qb_pipeline.defs.jobs import QUICKBOOKS_SYNC
+    from qb_pipeline.defs.instance import open_instance
     from qb_pipeline.defs.partitions import ensure_partition
     from qb_pipeline.defs.quickbooks.sensors.failures import step_failure_message
+    from qb_pipeline.sync.queued_sync import run_through_queue
 
     settings = settings or load_settings()
     service = IntegrationService(settings)
     service.get_org(org_slug)  # NotFound before anything starts
-    job = defs.resolve_job_def(QUICKBOOKS_SYNC)
-    config: dict[str, object] = {"home": str(settings.home)}
-    if today is not None:
-        config["today"] = today.isoformat()
-    writer: dict[str, object] = {"home": str(settings.home)}
-    if lock_wait_seconds is not None:
-        config["lock_wait_seconds"] = float(lock_wait_seconds)
-        writer["wait_seconds"] = float(lock_wait_seconds)
-    run_config = {
-        "resources": {"quickbooks": {"config": config}, "org_writer": {"config": writer}},
-        # The run's events go to the instance (and the UI); the terminal gets `on_progress`.
-        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+    job = defs.resolve_job_def(SYNC_JOB)
+    run_config = sync_run_config(settings, today=today, lock_wait_seconds=lock_wait_seconds)
+    tags = {
+        PARTITION_TAG: org_slug,
+        TRIGGER_TAG: "cli",
+        **realm_tag(service.status(org_slug).realm_id),
     }
     with open_instance(settings, service) as instance:
         ensure_partition(instance, org_slug)
@@ -87,36 +86,56 @@ def sync_org(
         watcher = _Watcher(instance, run_id, len(job.graph.node_dict), on_progress)
         watcher.start()
         try:
-            result = job.execute_in_process(
-                run_config=run_config,
-                instance=instance,
-                partition_key=org_slug,
-                run_id=run_id,
-                raise_on_error=False,
-                tags={
-                    **process_tags(),
-                    TRIGGER_TAG: "cli",
-                    **realm_tag(service.status(org_slug).realm_id),
-                },
-            )
+            run_through_queue(instance, service, run_id, run_config, tags, on_wait=watcher.queued)
         finally:
             watcher.stop()
-        failures = [
-            event
-            for event in result.all_events
-            if event.event_type == DagsterEventType.STEP_FAILURE
+        events = [
+            entry.dagster_event
+            for entry in instance.all_logs(run_id)
+            if entry.dagster_event is not None
         ]
-        if not result.success:
-            _record_failure(service, instance, run_id, result.all_events, failures)
-    message = step_failure_message(failures[0]) if failures else _run_error(result.all_events)
+        run = instance.get_run_by_id(run_id)
+        succeeded = run is not None and run.is_success
+        failures = [event for event in events if event.event_type == DagsterEventType.STEP_FAILURE]
+        if not succeeded:
+            _record_failure(service, instance, run_id, events, failures)
+    message = step_failure_message(failures[0]) if failures else _run_error(events)
+    if not succeeded and message is None:
+        message = _run_failure_message(events) or "the run ended without succeeding"
     return SyncOutcome(
         org_slug=org_slug,
         run_id=run_id,
-        succeeded=result.success,
+        succeeded=succeeded,
         message=message,
         status=service.status(org_slug),
         failed_steps=[event.step_key or "" for event in failures],
     )
+
+
+def sync_run_config(
+    settings: Settings, *, today: date | None = None, lock_wait_seconds: float | None = None
+) -> dict[str, object]:
+    """The run config of a shell's sync: this QBP_HOME, the report date, the lock wait."""
+    config: dict[str, object] = {"home": str(settings.home)}
+    if today is not None:
+        config["today"] = today.isoformat()
+    writer: dict[str, object] = {"home": str(settings.home)}
+    if lock_wait_seconds is not None:
+        config["lock_wait_seconds"] = float(lock_wait_seconds)
+        writer["wait_seconds"] = float(lock_wait_seconds)
+    return {
+        "resources": {"quickbooks": {"config": config}, "org_writer": {"config": writer}},
+        # The run's events go to the instance (and the UI); the terminal gets `on_progress`.
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+    }
+
+
+def _run_failure_message(events: list[DagsterEvent]) -> str | None:
+    """The run's own failure message (a run failed outside its steps, or was cancelled)."""
+    for event in reversed(events):
+        if event.event_type in (DagsterEventType.RUN_FAILURE, DagsterEventType.RUN_CANCELED):
+            return event.message
+    return None
 
 
 def _run_error(events: list[DagsterEvent]) -> str | None:
@@ -176,6 +195,11 @@ class _Watcher:
     def start(self) -> None:
         if self._report is not None:
             self._thread.start()
+
+    def queued(self, why: str) -> None:
+        """The run waits in the queue (for the daemon, or behind another run)."""
+        if self._report is not None:
+            self._emit("waiting", "queue", why)
 
     def stop(self) -> None:
         if self._report is None:
