@@ -22,24 +22,34 @@ run queue (launcher.submit_sync, as "Sync now" does), which runs at most
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import psycopg2
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from queued_deployment import queued_deployment  # beside this file (bench/)
 
-from qb_pipeline.config import load_settings
+from qb_pipeline.config import DAGSTER_PG_URL_VARIABLE, Settings, load_settings
 from qb_pipeline.connections import IntegrationService
 from qb_pipeline.defs.instance import dagster_home
+from qb_pipeline.defs.partitions import ORGANIZATIONS
 from qb_pipeline.sandbox import EmulatorSettings, start_in_thread
 from qb_pipeline.sandbox.testing.consent import callback_params, consent
+from qb_pipeline.sql_placeholders import to_pyformat
 from qb_pipeline.sync.dagster_dev import DagsterDev, live_members
 from qb_pipeline.sync.launcher import submit_sync
 from qb_pipeline.sync.runner import sync_org
+from qb_pipeline.warehouse.dialect import postgres_schemas
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for tests/
+from tests.postgres_server import PostgresServer
 
 ADMIN = "admin@orgs.example"
 REDIRECT_URI = "http://127.0.0.1:8000/integrations/quickbooks/callback"
@@ -82,6 +92,26 @@ def tree_rss_mb(group: int) -> float:
     return total / 1024
 
 
+CONNECTION_SENSOR = "quickbooks_connection_changes"
+
+
+def wait_for_sensor_tick(instance: DagsterInstance, name: str) -> None:
+    """Until the daemon has finished one tick of sensor `name`."""
+    from dagster._core.definitions.run_request import InstigatorType
+    from dagster._core.scheduler.instigation import TickStatus
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+            if state.instigator_name != name:
+                continue
+            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+            if ticks and ticks[0].status != TickStatus.STARTED:
+                return
+        time.sleep(0.2)  # the daemon's tick is in another process: nothing to wait on here
+    raise TimeoutError(f"sensor {name} did not tick within 300 s")
+
+
 def wait_for_runs(
     instance: DagsterInstance, run_ids: list[str], dagster: DagsterDev
 ) -> tuple[list, float]:
@@ -122,38 +152,72 @@ def _materialization():
     return DagsterEventType.ASSET_MATERIALIZATION
 
 
-def duplicate_keys(serving: Path) -> int:
-    with duckdb.connect(str(serving), read_only=True) as con:
-        tables = [row[0] for row in con.execute(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'qbo_raw'"
-            " AND column_name = 'id' AND table_name NOT LIKE '%\\_\\_%' ESCAPE '\\'"
-        ).fetchall()]  # fmt: skip
-        extra = 0
+def duplicate_keys(settings: Settings, org: str) -> int:
+    """Rows minus distinct (org_id, realm_id, id) over every raw root table of `org`."""
+    extra = 0
+    with raw_reader(settings, org) as (query, raw, _marts):
+        tables = [row[0] for row in query(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = ?"
+            " AND column_name = 'id' AND table_name NOT LIKE '%\\_\\_%' ESCAPE '\\'",
+            (raw,),
+        )]  # fmt: skip
         for table in tables:
-            (count,) = con.execute(
-                f'SELECT count(*) - count(DISTINCT (org_id, realm_id, id)) FROM qbo_raw."{table}"'
-            ).fetchone()
+            ((count,),) = query(
+                f'SELECT count(*) - count(DISTINCT (org_id, realm_id, id)) FROM {raw}."{table}"'
+            )
             extra += count
     return extra
 
 
-def marts_of(serving: Path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(serving), read_only=True) as con:
-        names = [row[0] for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
-        ).fetchall()]  # fmt: skip
+def marts_of(settings: Settings, org: str) -> dict[str, list[str]]:
+    """Every mart of `org` but those NOT_COMPARED, its rows as sorted text."""
+    with raw_reader(settings, org) as (query, _raw, marts):
+        names = [row[0] for row in query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", (marts,)
+        )]  # fmt: skip
         return {
-            name: sorted(map(repr, con.execute(f'SELECT * FROM marts."{name}"').fetchall()))
+            name: sorted(map(repr, query(f'SELECT * FROM {marts}."{name}"')))
             for name in sorted(names)
             if name not in NOT_COMPARED
         }
 
 
-def solo_marts(env: dict[str, str], realm: str, org: str, tmp: Path) -> dict[str, list[tuple]]:
-    """`org`'s company synced alone (in process) in a fresh QBP_HOME."""
+@contextlib.contextmanager
+def raw_reader(settings: Settings, org: str):
+    """(query(sql, params) -> rows, raw schema, marts schema) on `org`'s published data: its
+    serving copy, or its schemas of the Postgres warehouse."""
+    if settings.warehouse_url is None:
+        with duckdb.connect(str(settings.serving_path(org)), read_only=True) as con:
+            yield (lambda sql, params=(): con.execute(sql, params).fetchall()), "qbo_raw", "marts"
+        return
+    schemas = postgres_schemas(org)
+    conn = psycopg2.connect(settings.warehouse_url)
+    try:
+
+        def query(sql: str, params: tuple = ()) -> list[tuple]:
+            with conn.cursor() as cursor:
+                cursor.execute(to_pyformat(sql), params)
+                return cursor.fetchall()
+
+        yield query, schemas["qbo_raw"], schemas["marts"]
+    finally:
+        conn.close()
+
+
+def solo_marts(
+    env: dict[str, str], realm: str, org: str, tmp: Path, postgres: Any = None
+) -> dict[str, list[str]]:
+    """`org`'s company synced alone (in process) in a fresh QBP_HOME (and, on Postgres, fresh
+    control and warehouse databases; Dagster's instance in that QBP_HOME)."""
     home = tmp / f"solo-{org}"
     solo_env = {**env, "QBP_HOME": str(home)}
+    solo_env.pop(DAGSTER_PG_URL_VARIABLE, None)
+    if postgres is not None:
+        name = f"solo_{org.replace('-', '_')}"
+        solo_env["QBP_DATABASE_URL"] = postgres.create_database(f"{name}_control")
+        solo_env["QBP_WAREHOUSE_URL"] = postgres.create_database(f"{name}_warehouse")
     saved = dict(os.environ)
+    os.environ.pop(DAGSTER_PG_URL_VARIABLE, None)
     os.environ.update(solo_env)
     try:
         settings = load_settings(solo_env)
@@ -161,7 +225,7 @@ def solo_marts(env: dict[str, str], realm: str, org: str, tmp: Path) -> dict[str
         connect_all_one(service, org, realm)
         outcome = sync_org(org, settings, today=TODAY)
         assert outcome.succeeded, outcome.message
-        return marts_of(settings.serving_path(org))
+        return marts_of(settings, org)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -177,10 +241,25 @@ def connect_all_one(service: IntegrationService, org: str, realm: str) -> None:
     )
 
 
+def postgres_environment(server: Any) -> dict[str, str]:
+    """The control DB, the warehouse and Dagster's instance in databases of `server`."""
+    dagster = server.create_database("dagster").replace("postgresql://", "postgresql+psycopg2://")
+    return {
+        "QBP_DATABASE_URL": server.create_database("control"),
+        "QBP_WAREHOUSE_URL": server.create_database("warehouse"),
+        DAGSTER_PG_URL_VARIABLE: dagster,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, default=200)
     parser.add_argument("--compare", type=int, default=3, help="organizations synced solo")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="control DB, warehouse and Dagster's instance on a throwaway Postgres cluster",
+    )
     args = parser.parse_args()
     cores = os.cpu_count() or 1
 
@@ -188,16 +267,28 @@ def main() -> None:
         EmulatorSettings(seed=7, today=TODAY, limits_enabled=True, companies=args.orgs)
     )
     realms = [c.realm_id for c in emulator.state.backend.load_test_companies()]
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         tmp = Path(folder)
-        env, settings, port = queued_deployment(tmp, emulator.url)
+        postgres = stack.enter_context(PostgresServer()) if args.postgres else None
+        extra = postgres_environment(postgres) if postgres is not None else {}
+        env, settings, port = queued_deployment(tmp, emulator.url, extra)
         service = IntegrationService(settings)
-        started = time.perf_counter()
-        connect_all(service, realms)
-        print(f"{args.orgs} organizations connected in {time.perf_counter() - started:.1f} s")
         dagster = DagsterDev(settings, port, tmp / "dagster-dev.log", env)
         try:
             dagster.wait_ready()
+            with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+                wait_for_sensor_tick(instance, CONNECTION_SENSOR)
+            # Connected after the connection sensor's first tick, whose next one is an hour
+            # away: it would otherwise request a sync of every new connection itself, beside
+            # the submissions measured here, and double the work.
+            started = time.perf_counter()
+            connect_all(service, realms)
+            with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
+                # What the sensor's tick would do for a new connection, less its sync.
+                instance.add_dynamic_partitions(
+                    ORGANIZATIONS, [org_slug(i) for i in range(len(realms))]
+                )
+            print(f"{args.orgs} organizations connected in {time.perf_counter() - started:.1f} s")
             emulator_cpu_before = time.process_time()
             submitted = time.time()
             run_ids = []
@@ -219,17 +310,17 @@ def main() -> None:
         wall = ended - submitted
         cpu = sum(f[0] for f in figures)
         floor = cpu / cores
-        servings = [settings.serving_path(org_slug(i)) for i in range(len(realms))]
-        duplicates = sum(duplicate_keys(path) for path in servings)
+        duplicates = sum(duplicate_keys(settings, org_slug(i)) for i in range(len(realms)))
         compared = sorted({0, len(realms) - 1, *range(min(args.compare, len(realms)))})
         unequal = [
             org_slug(i)
             for i in compared
-            if solo_marts(env, realms[i], org_slug(i), tmp)
-            != marts_of(settings.serving_path(org_slug(i)))
+            if solo_marts(env, realms[i], org_slug(i), tmp, postgres)
+            != marts_of(settings, org_slug(i))
         ]
     emulator.stop()
-    print(f"organizations: {args.orgs}, cores: {cores}")
+    where = "Postgres (control DB, warehouse, Dagster)" if args.postgres else "SQLite + DuckDB"
+    print(f"organizations: {args.orgs}, cores: {cores}, on {where}")
     print(f"wall (first submission -> last run ended): {wall:.1f} s")
     print(f"run workers' CPU: {cpu:.1f} s; CPU-bound floor (CPU / cores): {floor:.1f} s")
     print(f"wall / floor: {wall / floor:.2f} (target <= {TARGET_RATIO})")

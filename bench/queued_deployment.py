@@ -13,9 +13,11 @@ from qb_pipeline.config import Settings, load_settings
 from qb_pipeline.sandbox import free_port
 
 
-def queued_deployment(folder: Path, emulator_url: str) -> tuple[dict[str, str], Settings, int]:
-    """(the environment, exported to this process too; the settings, whose run submissions
-    go to `dagster dev` on the returned port)."""
+def queued_deployment(
+    folder: Path, emulator_url: str, extra: dict[str, str] | None = None
+) -> tuple[dict[str, str], Settings, int]:
+    """(the environment, with `extra` (e.g. the Postgres URLs), exported to this process too;
+    the settings, whose run submissions go to `dagster dev` on the returned port)."""
     env = {
         "QBP_HOME": str(folder / "qbp-home"),
         "QBP_SECRET_KEY": Fernet.generate_key().decode(),
@@ -24,6 +26,7 @@ def queued_deployment(folder: Path, emulator_url: str) -> tuple[dict[str, str], 
         "QBP_SENSOR_INTERVAL_SECONDS": "3600",
         # A busy 2-core machine can take longer than Dagster's 60 s to load the code location.
         "DAGSTER_GRPC_TIMEOUT_SECONDS": "300",
+        **(extra or {}),
     }
     os.environ.update(env)
     port = free_port()

@@ -45,6 +45,7 @@ PIPELINE_ROOMS = {
     "cli",
     "demo",
     "file_locks",
+    "sql_placeholders",
 }
 # Who may start the emulator: the demo and the command line's `sandbox serve`.
 EMULATOR_USERS = {"demo", "cli"}

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import psycopg2
 import psycopg2.extensions
 
+from qb_pipeline.sql_placeholders import to_pyformat
+
 # Seconds to wait for a connection; a database that does not answer must not hang a sync.
 CONNECT_TIMEOUT = 10
 
@@ -88,37 +90,6 @@ class PostgresConnection:
         self._raw.close()
 
 
-def to_pyformat(sql: str) -> str:
-    """`sql` with each `?` placeholder as `%s` and each literal `%` doubled, leaving text
-    inside quotes ('...' strings, "..." names) and comments alone."""
-    out: list[str] = []
-    quote: str | None = None
-    index = 0
-    while index < len(sql):
-        char = sql[index]
-        if quote is not None:
-            out.append("%%" if char == "%" else char)
-            if char == quote:
-                quote = None
-        elif char in ("'", '"'):
-            quote = char
-            out.append(char)
-        elif sql.startswith("--", index):
-            end = sql.find("\n", index)
-            end = len(sql) if end < 0 else end
-            out.append(sql[index:end].replace("%", "%%"))
-            index = end
-            continue
-        elif char == "?":
-            out.append("%s")
-        elif char == "%":
-            out.append("%%")
-        else:
-            out.append(char)
-        index += 1
-    return "".join(out)
-
-
 def describe_url(url: str) -> str:
     """`postgresql://host:port/database` of `url`: never its user or password."""
     parts = urlsplit(url)
@@ -136,5 +107,4 @@ __all__ = [
     "PostgresConnection",
     "Row",
     "describe_url",
-    "to_pyformat",
 ]

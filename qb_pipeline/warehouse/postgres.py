@@ -19,6 +19,7 @@ import psycopg2.extensions
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from qb_pipeline.config import redacted_url
+from qb_pipeline.sql_placeholders import to_pyformat
 from qb_pipeline.warehouse.dialect import postgres_schemas
 
 # What Postgres raises where DuckDB raises a CatalogException: a relation that is not there.
@@ -50,11 +51,6 @@ def connect(url: str, **options: Any) -> psycopg2.extensions.connection:
     return connection
 
 
-def pyformat(sql: str) -> str:
-    """DuckDB's `?` placeholders as psycopg2's `%s` (a literal `%` doubled)."""
-    return sql.replace("%", "%%").replace("?", "%s")
-
-
 class PostgresWarehouse:
     """One organization's schemas of a Postgres warehouse, used like a DuckDB connection."""
 
@@ -71,13 +67,13 @@ class PostgresWarehouse:
         if params is None:
             cursor.execute(sql)
         else:
-            cursor.execute(pyformat(sql), list(params))
+            cursor.execute(to_pyformat(sql), list(params))
         self._cursor = cursor
         return self
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PostgresWarehouse:
         cursor = self._connection.cursor()
-        cursor.executemany(pyformat(sql), [list(row) for row in rows])
+        cursor.executemany(to_pyformat(sql), [list(row) for row in rows])
         self._cursor = cursor
         return self
 
