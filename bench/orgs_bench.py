@@ -55,6 +55,7 @@ ADMIN = "admin@orgs.example"
 REDIRECT_URI = "http://127.0.0.1:8000/integrations/quickbooks/callback"
 TODAY = date(2026, 11, 15)
 TARGET_RATIO = 1.5
+POSTGRES_CONNECTIONS = 400
 WAIT_SECONDS = 3600.0
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 # Marts whose rows say when they were computed or synced: not comparable between two syncs.
@@ -269,7 +270,12 @@ def main() -> None:
     realms = [c.realm_id for c in emulator.state.backend.load_test_companies()]
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         tmp = Path(folder)
-        postgres = stack.enter_context(PostgresServer()) if args.postgres else None
+        # Each run opens connections to Dagster's storages, the control DB, the request
+        # budget (slots, and a window connection per sending thread), dlt and the warehouse:
+        # the test clusters' 100 ran out ("too many clients") with 4 runs, the daemon and the
+        # webserver at once.
+        server = PostgresServer(max_connections=POSTGRES_CONNECTIONS) if args.postgres else None
+        postgres = stack.enter_context(server) if server is not None else None
         extra = postgres_environment(postgres) if postgres is not None else {}
         env, settings, port = queued_deployment(tmp, emulator.url, extra)
         service = IntegrationService(settings)

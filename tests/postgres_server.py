@@ -92,8 +92,11 @@ class PostgresServer:
     """A running throwaway cluster; `stop()` (or leaving the `with` block) ends it and deletes
     its directory. Also stopped at interpreter exit if nobody did."""
 
-    def __init__(self, *, start_timeout: float = START_TIMEOUT) -> None:
+    def __init__(
+        self, *, start_timeout: float = START_TIMEOUT, max_connections: int = MAX_CONNECTIONS
+    ) -> None:
         self.bin = server_binaries()
+        self.max_connections = max_connections
         self.user = SUPERUSER
         self.password = secrets.token_urlsafe(18)
         self.host = "127.0.0.1"
@@ -257,6 +260,7 @@ class PostgresServer:
             self.port = free_port()
             settings = {
                 **SETTINGS,
+                "max_connections": str(self.max_connections),
                 "port": str(self.port),
                 "unix_socket_directories": str(self.directory),
                 "cluster_name": self.cluster_name,

@@ -169,6 +169,18 @@ class LocalRequestLimiter(RequestLimiter):
             self._realms = {}
 
 
+def wait_for_slot(try_slots: Callable[[], int | None], sleep: Callable[[float], None]) -> int:
+    """The slot `try_slots` finds, trying again after a short, growing pause while none is
+    free (see _SLOT_WAIT_FIRST)."""
+    pause = _SLOT_WAIT_FIRST
+    while True:
+        slot = try_slots()
+        if slot is not None:
+            return slot
+        sleep(pause)
+        pause = min(pause * 2, _SLOT_WAIT_MAX)
+
+
 class _RealmState:
     """One process's handles on one realm's shared state."""
 
@@ -186,13 +198,7 @@ class _RealmState:
         self.budget = _SqliteWindow(folder / "starts.sqlite3")
 
     def take_slot(self, sleep: Callable[[float], None]) -> int:
-        pause = _SLOT_WAIT_FIRST
-        while True:
-            slot = self._try_slots()
-            if slot is not None:
-                return slot
-            sleep(pause)
-            pause = min(pause * 2, _SLOT_WAIT_MAX)
+        return wait_for_slot(self._try_slots, sleep)
 
     def _try_slots(self) -> int | None:
         with self._held_lock:

@@ -24,13 +24,12 @@ import psycopg2
 import psycopg2.extensions
 
 from qb_pipeline.quickbooks.limiter import (
-    _SLOT_WAIT_FIRST,
-    _SLOT_WAIT_MAX,
     DEFAULT_SKEW,
     INTUIT_CONCURRENCY,
     INTUIT_WINDOWS,
     LocalRequestLimiter,
     RateWindow,
+    wait_for_slot,
 )
 
 # Advisory lock keys are two int4s; these first halves keep ours apart from the control DB's
@@ -105,13 +104,7 @@ class _PostgresRealmState:
         return f"{self.realm_id}:{index}"
 
     def take_slot(self, sleep: Callable[[float], None]) -> int:
-        pause = _SLOT_WAIT_FIRST
-        while True:
-            slot = self._try_slots()
-            if slot is not None:
-                return slot
-            sleep(pause)
-            pause = min(pause * 2, _SLOT_WAIT_MAX)
+        return wait_for_slot(self._try_slots, sleep)
 
     def _try_slots(self) -> int | None:
         with self._held_lock, self._slots.cursor() as cursor:

@@ -13,3 +13,10 @@ from tests.sources.conftest import Tenants, shared_tenants
 def built(emulator, tmp_path_factory) -> Tenants:
     """Read-only: the same warehouse as the source tests' `synced` in this process."""
     return shared_tenants(emulator, tmp_path_factory)
+
+
+@pytest.fixture
+def control_db_url() -> None:
+    """The warehouse's tests keep the control DB in SQLite under QBP_HOME (the connection
+    tests run it on both engines)."""
+    return None

@@ -196,12 +196,7 @@ def publish_serving(
         **process_figures(),
     }
     if closing:
-        rows, requests = sync_log.entry_figures(context, service, entry)
-        sync_log.close_entry(
-            service, entry, "succeeded", rows=rows, requests=requests, finished_at=finished_at
-        )
-        seconds = _log_success(context, entry, rows, requests)
-        metadata["qbo/sync_seconds"] = MetadataValue.float(round(seconds, 3))
+        metadata.update(_close_as_succeeded(context, service, entry, finished_at))
     return MaterializeResult(metadata=metadata)
 
 
@@ -233,10 +228,20 @@ def _publish_on_postgres(
         **process_figures(),
     }
     if entry is not None:
-        rows, requests = sync_log.entry_figures(context, service, entry)
-        sync_log.close_entry(
-            service, entry, "succeeded", rows=rows, requests=requests, finished_at=finished_at
-        )
-        seconds = _log_success(context, entry, rows, requests)
-        metadata["qbo/sync_seconds"] = MetadataValue.float(round(seconds, 3))
+        metadata.update(_close_as_succeeded(context, service, entry, finished_at))
     return MaterializeResult(metadata=metadata)
+
+
+def _close_as_succeeded(
+    context: AssetExecutionContext,
+    service: IntegrationService,
+    entry: sync_log.SyncEntry,
+    finished_at: datetime,
+) -> dict[str, Any]:
+    """Record the sync `entry` as succeeded with its figures; the metadata that says so."""
+    rows, requests = sync_log.entry_figures(context, service, entry)
+    sync_log.close_entry(
+        service, entry, "succeeded", rows=rows, requests=requests, finished_at=finished_at
+    )
+    seconds = _log_success(context, entry, rows, requests)
+    return {"qbo/sync_seconds": MetadataValue.float(round(seconds, 3))}
