@@ -65,10 +65,6 @@ class ControlDB:
         if (self.sqlite_path is None) == (self.postgres_url is None):
             raise ValueError("a control DB is either a SQLite path or a Postgres URL")
 
-    @property
-    def engine(self) -> str:
-        return "sqlite" if self.sqlite_path is not None else "postgresql"
-
     def __str__(self) -> str:
         # Never the Postgres password: this is what messages and logs show.
         if self.sqlite_path is not None:

@@ -67,8 +67,6 @@ class Cursor:
 class PostgresConnection:
     """One autocommit psycopg2 connection; transactions are explicit, as on SQLite."""
 
-    engine = "postgresql"
-
     def __init__(self, url: str) -> None:
         self._raw = psycopg2.connect(url, connect_timeout=CONNECT_TIMEOUT)
         self._raw.autocommit = True
