@@ -144,8 +144,13 @@ class ImportedData:
 @contextmanager
 def imported_data(settings: Settings, org: str) -> Iterator[ImportedData]:
     """`org`'s serving copy (else its warehouse, before the first publish), opened read-only
-    for as short as possible: a command must never hold the file a sync writes."""
+    for as short as possible: a command must never hold the file a sync writes. On a
+    Postgres warehouse: a copy of the organization's marts schema (warehouse/serving.py)."""
     import duckdb
+
+    if settings.warehouse_url is not None:
+        yield from _imported_from_postgres(settings, org)
+        return
 
     for path in (settings.serving_path(org), settings.warehouse_path(org)):
         if not path.exists():
@@ -165,6 +170,22 @@ def imported_data(settings: Settings, org: str) -> Iterator[ImportedData]:
         None,
         f"nothing has been imported yet (no warehouse.duckdb in {settings.org_dir(org)})",
     )
+
+
+def _imported_from_postgres(settings: Settings, org: str) -> Iterator[ImportedData]:
+    from qb_pipeline.config import redacted_url
+    from qb_pipeline.warehouse.dialect import postgres_schemas
+    from qb_pipeline.warehouse.serving import serving_copy
+
+    assert settings.warehouse_url is not None
+    with serving_copy(settings, org) as serving:
+        if serving.con is None:
+            yield ImportedData(None, serving.note or "")
+            return
+        schema = postgres_schemas(org)["marts"]
+        yield ImportedData(
+            serving.con, f"schema {schema} of {redacted_url(settings.warehouse_url)}"
+        )
 
 
 class ImportedCatalogs:

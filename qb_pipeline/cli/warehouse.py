@@ -35,11 +35,24 @@ def warehouse_reference(target: Path | None) -> None:
 @warehouse.command("catalog")
 def warehouse_catalog() -> None:
     """Write $QBP_HOME/catalog.sql: every organization's serving copy attached read-only,
-    the marts of all of them as union views (for the operator, never for a tenant's BI)."""
-    from qb_pipeline.config import load_settings
+    the marts of all of them as union views (for the operator, never for a tenant's BI).
+    On a Postgres warehouse (QBP_WAREHOUSE_URL): rebuild its schema qbp_operator, a union
+    view per mart over every organization's marts schema, granted to no one."""
+    from qb_pipeline.config import load_settings, redacted_url
     from qb_pipeline.warehouse.catalog import write_catalog
 
-    path, organizations = write_catalog(load_settings())
+    settings = load_settings()
+    if settings.warehouse_url is not None:
+        from qb_pipeline.warehouse.postgres_catalog import OPERATOR_SCHEMA, catalog_views
+
+        organizations, views = catalog_views(settings.warehouse_url)
+        click.echo(
+            f"Rebuilt schema {OPERATOR_SCHEMA} of {redacted_url(settings.warehouse_url)}: "
+            f"{views} view(s) over {organizations} organization(s); run it again after a "
+            "new organization's first sync"
+        )
+        return
+    path, organizations = write_catalog(settings)
     click.echo(f"Wrote {path} ({organizations} organization(s)); open it with:")
     click.echo(f"  duckdb -readonly -init {path}")
 

@@ -12,6 +12,7 @@ on Postgres"):
 | dlt's own staging | `qbo_raw_staging` | `load_raw_<org>` |
 | staging   | `qbo`       | `qbo_<org>`            |
 | marts     | `marts`     | `marts_<org>`          |
+| goal tables (the marts' goal views read them) | `goals` | `goals_<org>` |
 
 (`<org>` is the slug with '-' as '_'.) The prefixes are prefix-free (none starts another), so
 no two organizations' schemas can ever have the same name; and each name is one that dlt's
@@ -25,8 +26,13 @@ from collections.abc import Mapping
 
 from qb_pipeline.config import org_slug_checked
 
-LAYERS: tuple[str, ...] = ("qbo_raw", "qbo", "marts")
-POSTGRES_PREFIXES: dict[str, str] = {"qbo_raw": "raw", "qbo": "qbo", "marts": "marts"}
+LAYERS: tuple[str, ...] = ("qbo_raw", "qbo", "marts", "goals")
+POSTGRES_PREFIXES: dict[str, str] = {
+    "qbo_raw": "raw",
+    "qbo": "qbo",
+    "marts": "marts",
+    "goals": "goals",
+}
 # dlt's staging dataset (merges go through it), as a layout of the raw dataset's name.
 POSTGRES_DLT_STAGING_LAYOUT = "load_%s"
 # Postgres' identifier limit, in bytes (longer names are cut, silently).

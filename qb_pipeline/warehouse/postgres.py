@@ -16,6 +16,7 @@ from typing import Any
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
+import psycopg2.extras
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from qb_pipeline.config import redacted_url
@@ -28,10 +29,16 @@ UNDEFINED_RELATION: tuple[type[Exception], ...] = (
     psycopg2.errors.InvalidSchemaName,
 )
 CONNECT_TIMEOUT_SECONDS = 15
+# Rows per INSERT statement of insert_rows.
+INSERT_PAGE_ROWS = 1000
 
 
 class WarehouseUnreachable(RuntimeError):
     """The Postgres warehouse refused or did not answer; the message has no password."""
+
+
+# What a step on a Postgres warehouse may meet that is the warehouse's, not a bug of ours.
+POSTGRES_ERRORS: tuple[type[Exception], ...] = (WarehouseUnreachable, psycopg2.Error)
 
 
 def connect(url: str, **options: Any) -> psycopg2.extensions.connection:
@@ -76,6 +83,20 @@ class PostgresWarehouse:
         cursor.executemany(to_pyformat(sql), [list(row) for row in rows])
         self._cursor = cursor
         return self
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        """INSERT `rows` into `table` (qualified, quoted) in statements of INSERT_PAGE_ROWS
+        rows each; returns how many."""
+        if rows:
+            names = ", ".join(f'"{name}"' for name in columns)
+            with self._connection.cursor() as cursor:
+                psycopg2.extras.execute_values(
+                    cursor,
+                    f"INSERT INTO {table} ({names}) VALUES %s",
+                    rows,
+                    page_size=INSERT_PAGE_ROWS,
+                )
+        return len(rows)
 
     def replace_view(self, name: str, body: str) -> None:
         """CREATE OR REPLACE VIEW `name`, also when its columns changed: Postgres replaces a

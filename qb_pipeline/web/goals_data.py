@@ -115,7 +115,7 @@ def goals_overview(
     shown = [g for g in stored if (g.state == ARCHIVED) == archived]
     latest: dict[str, LatestValue] = {}
     computed: dict[str, int] = {}
-    with serving_copy(settings.serving_path(org)) as serving:
+    with serving_copy(settings, org) as serving:
         note = serving.note
         if serving.con is not None:
             computed = values.computed_versions(serving.con, org)
@@ -153,7 +153,7 @@ def goal_detail(
     needs a review, what its ids name in the connected company now (GoalNotFound if none)."""
     goal = store.get(org, goal_id)
     detail = GoalDetail(goal, None, versions=store.history(org, goal_id))
-    with serving_copy(settings.serving_path(org)) as serving:
+    with serving_copy(settings, org) as serving:
         detail.values_note = serving.note
         con = serving.con
         if con is None:
@@ -207,7 +207,7 @@ def imported_catalog(
     settings: Settings, org: str, realm_id: str | None
 ) -> tuple[Catalog | None, str | None]:
     """What the connected company has imported (the form's choices), or why nothing."""
-    with serving_copy(settings.serving_path(org)) as serving:
+    with serving_copy(settings, org) as serving:
         if serving.con is None:
             return None, serving.note
         catalog = load_catalog(serving.con, org, realm_id)
@@ -230,7 +230,7 @@ def preview_rows(
 ) -> tuple[list[PreviewRow], str | None]:
     """What `goal` would be in its latest periods, computed from the serving copy (attached
     read-only; nothing is stored), or why it cannot be computed now."""
-    with attached_serving_copy(settings.serving_path(goal.organization)) as serving:
+    with attached_serving_copy(settings, goal.organization) as serving:
         if serving.con is None:
             return [], serving.note
         try:

@@ -163,11 +163,11 @@ async def sync_context(request: Request, slug: str, status: Any) -> dict[str, An
 def _available(settings: Any, slug: str, status: Any) -> list:
     # Imported here: DuckDB is needed only once the page shows imported data.
     from qb_pipeline.warehouse.serving import serving_copy
-    from qb_pipeline.web.data_available import describe
+    from qb_pipeline.web.data_available import TRANSACTIONS, describe
 
     if not status.datasets_available:
         return []
-    with serving_copy(settings.serving_path(slug)) as serving:
+    with serving_copy(settings, slug, raw_date_spans=TRANSACTIONS) as serving:
         return describe(serving.con, slug, status.realm_id, status.datasets_available)
 
 

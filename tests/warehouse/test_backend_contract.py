@@ -2,32 +2,22 @@
 and July; one tracks classes and departments) synced by the real dlt pipeline into DuckDB
 files and into Postgres (QBP_WAREHOUSE_URL, one database, each organization's own schemas),
 the same staging and marts SQL built on each, the same marts checks on each, and every mart's
-rows equal."""
+rows equal (the synced backends: synced_backends.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import duckdb
 import psycopg2.errors
 import pytest
 
-from qb_pipeline.config import load_settings
-from qb_pipeline.sources.quickbooks import quickbooks_source
-from qb_pipeline.sync.pipeline import loader_file_format, pipeline_for_org
-from qb_pipeline.warehouse import load_models, run_sql_models, write_connection_status
+from qb_pipeline.warehouse import load_models
 from qb_pipeline.warehouse.bi_roles import grant_bi_role
-from qb_pipeline.warehouse.dialect import qualified_sql
-from qb_pipeline.warehouse.postgres import PostgresWarehouse
-from tests.sources.conftest import Company, company_with_fiscal_month
+from tests.warehouse.synced_backends import BACKENDS, ORGS, Backend
 from tests.warehouse.test_bi_roles import as_role
 
-BACKENDS = ("duckdb", "postgres")
-# organization -> the fiscal year's first month of its company
-ORGS = {"contract-jan": 1, "contract-jul": 7}
 MARTS = tuple(m.name for m in load_models() if m.layer == "marts")
 
 KEYS = {
@@ -74,79 +64,6 @@ FROM (
 ) AS sides
 WHERE assets <> others
 """
-
-CONNECTION = {
-    "org_id": None,  # the organization's, below
-    "realm_id": None,  # its company's
-    "company_name": "Contract Co",
-    "status": "connected",
-    "connected_at": datetime(2026, 11, 1, 9, 30, tzinfo=UTC),
-    "last_sync_at": datetime(2026, 11, 15, 2, 0, 5, tzinfo=UTC),
-    "last_sync_status": "succeeded",
-    "datasets_available": "account, profit_and_loss",
-}
-
-
-class Backend:
-    """The synced warehouses of one backend: `query` runs SQL written for the DuckDB names in
-    one organization's warehouse, on either."""
-
-    def __init__(self, settings: Any) -> None:
-        self.settings = settings
-
-    def connect(self, org: str) -> duckdb.DuckDBPyConnection | PostgresWarehouse:
-        if self.settings.warehouse_url is not None:
-            return PostgresWarehouse(self.settings.warehouse_url, org)
-        return duckdb.connect(str(self.settings.warehouse_path(org)))
-
-    def query(self, org: str, sql: str) -> list[tuple]:
-        con = self.connect(org)
-        try:
-            schemas = con.schemas if isinstance(con, PostgresWarehouse) else {}
-            return con.execute(qualified_sql(sql, schemas)).fetchall()
-        finally:
-            con.close()
-
-
-def sync(settings: Any, org: str, company: Company) -> None:
-    """The organization's dlt pipeline, as a sync runs it."""
-    with company.client() as client:
-        pipeline = pipeline_for_org(org, settings, realm_id=company.realm_id)
-        source = quickbooks_source(client, org, company.realm_id)
-        pipeline.run(source, loader_file_format=loader_file_format(settings))
-
-
-@pytest.fixture(scope="module")
-def companies(emulator) -> dict[str, Company]:
-    return {org: company_with_fiscal_month(emulator, month) for org, month in ORGS.items()}
-
-
-@pytest.fixture(scope="module")
-def backends(companies, postgres_server, tmp_path_factory) -> Iterator[dict[str, Backend]]:
-    database = "backend_contract"
-    url = postgres_server.create_database(database)
-    built: dict[str, Backend] = {}
-    for name in BACKENDS:
-        env = {
-            "QBP_HOME": str(tmp_path_factory.mktemp(f"home-{name}")),
-            "QBO_ENVIRONMENT": "emulator",
-            "QBO_EMULATOR_URL": "http://x",
-        }
-        if name == "postgres":
-            env["QBP_WAREHOUSE_URL"] = url
-        backend = Backend(load_settings(env))
-        for org, company in companies.items():
-            sync(backend.settings, org, company)
-            con = backend.connect(org)
-            try:
-                run_sql_models(con)
-                row = {**CONNECTION, "org_id": org, "realm_id": company.realm_id}
-                write_connection_status(con, [row])
-            finally:
-                con.close()
-        built[name] = backend
-    yield built
-    postgres_server.drop_database(database)
 
 
 def normalized(value: Any) -> Any:

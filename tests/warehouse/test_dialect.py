@@ -50,7 +50,10 @@ def test_a_bad_url_names_the_variable_and_hides_the_password(value, problem):
 
 
 def test_each_organization_has_its_own_schemas_and_dlts_staging_is_none_of_them():
-    slugs = ["acme", "acme-raw", "raw-acme", "qbo-acme", "acme-qbo", "marts", "a-b", "load-raw"]
+    slugs = [
+        "acme", "acme-raw", "raw-acme", "qbo-acme", "acme-qbo", "marts", "a-b", "load-raw",
+        "goals", "goals-acme", "acme-goals",
+    ]  # fmt: skip
     names = []
     for slug in slugs:
         schemas = postgres_schemas(slug)
@@ -60,6 +63,7 @@ def test_each_organization_has_its_own_schemas_and_dlts_staging_is_none_of_them(
         "qbo_raw": "raw_east_coast",
         "qbo": "qbo_east_coast",
         "marts": "marts_east_coast",
+        "goals": "goals_east_coast",
     }
 
 
@@ -88,6 +92,6 @@ def test_qualified_sql_moves_layer_references_only():
 
 
 def test_prefixes_are_prefix_free():
-    prefixes = ["raw_", "qbo_", "marts_", POSTGRES_DLT_STAGING_LAYOUT.replace("%s", "")]
+    prefixes = ["raw_", "qbo_", "marts_", "goals_", POSTGRES_DLT_STAGING_LAYOUT.replace("%s", "")]
     for one, other in itertools.permutations(prefixes, 2):
         assert not other.startswith(one)

@@ -64,7 +64,9 @@ from qb_pipeline.goals.compute import ComputeResult, compute
 from qb_pipeline.goals.problems import ERROR
 from qb_pipeline.goals.store import ACTIVE, GoalStore, StoredGoal
 from qb_pipeline.goals.validate import data_issues
-from qb_pipeline.warehouse.writer import WarehouseBusy, open_writer
+from qb_pipeline.goals.workspace import goal_workspace
+from qb_pipeline.warehouse.postgres import POSTGRES_ERRORS
+from qb_pipeline.warehouse.writer import WarehouseBusy
 
 # Kept importable under its old name for the health checks (defs/quickbooks).
 GOAL_VALUES_KEY = GOAL_VALUES
@@ -192,11 +194,12 @@ def run_goals(
     with (
         # Goals run after the import: a failure here leaves the sync's data in place.
         failures_recorded(
-            context, service, status="partial", expected=(WarehouseBusy, duckdb.Error)
+            context,
+            service,
+            status="partial",
+            expected=(WarehouseBusy, duckdb.Error, *POSTGRES_ERRORS),
         ),
-        open_writer(
-            settings.warehouse_path(org), quickbooks.lock_wait_seconds, settings.serving_path(org)
-        ) as con,
+        goal_workspace(settings, org, quickbooks.lock_wait_seconds) as con,
     ):
         catalog = load_catalog(con, org, realm_id)
         issues = {s.goal_id: data_issues(s.definition, catalog) for s in active}

@@ -42,7 +42,7 @@ def _read_values(settings: Any, org: str, goals: list[Any]) -> tuple[dict, dict,
     from qb_pipeline.warehouse.serving import serving_copy
 
     latest: dict[str, Any] = {}
-    with serving_copy(settings.serving_path(org)) as serving:
+    with serving_copy(settings, org) as serving:
         if serving.con is None:
             return {}, {}, serving.note
         computed = values.computed_versions(serving.con, org)
@@ -225,7 +225,7 @@ def _periods(settings: Any, org: str, goals: list[Any], start: Any) -> tuple[lis
     from qb_pipeline.warehouse.serving import serving_copy
 
     found = []
-    with serving_copy(settings.serving_path(org)) as serving:
+    with serving_copy(settings, org) as serving:
         if serving.con is None:
             return [], serving.note
         for goal in goals:
@@ -239,7 +239,7 @@ def _history(settings: Any, org: str, goal: Any, start: Any) -> tuple[list, str 
     from qb_pipeline.goals import values
     from qb_pipeline.warehouse.serving import serving_copy
 
-    with serving_copy(settings.serving_path(org)) as serving:
+    with serving_copy(settings, org) as serving:
         if serving.con is None:
             return [], serving.note
         points = values.history(serving.con, org, goal.realm_id, goal.goal_id, start)
