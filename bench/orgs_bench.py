@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,30 @@ def tree_rss_mb(group: int) -> float:
     return total / 1024
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the Postgres server `pid` so far: the postmaster's own, its ended
+    backends' (the kernel adds a reaped child's time to its parent's cutime/cstime) and
+    its live backends'."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def fields(stat_pid: int | str) -> list[str]:
+        text = Path(f"/proc/{stat_pid}/stat").read_text()
+        return text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+
+    own = fields(pid)
+    total = sum(int(own[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            child = fields(entry.name)
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+        if int(child[1]) == pid:  # ppid
+            total += int(child[11]) + int(child[12])
+    return total / ticks
+
+
 CONNECTION_SENSOR = "quickbooks_connection_changes"
 
 
@@ -114,21 +139,61 @@ def wait_for_sensor_tick(instance: DagsterInstance, name: str) -> None:
 
 
 def wait_for_runs(
-    instance: DagsterInstance, run_ids: list[str], dagster: DagsterDev
+    instance: DagsterInstance,
+    run_ids: list[str],
+    dagster: DagsterDev,
+    on_poll: Callable[[list], None] | None = None,
 ) -> tuple[list, float]:
-    """The finished run records, and the peak RSS of the dagster dev tree meanwhile."""
+    """The finished run records, and the peak RSS of the dagster dev tree meanwhile
+    (`on_poll` sees the run records at each look)."""
     deadline = time.monotonic() + WAIT_SECONDS
     peak = 0.0
     group = os.getpgid(dagster.process.pid)
     while True:
         peak = max(peak, tree_rss_mb(group))
         records = instance.get_run_records(RunsFilter(run_ids=run_ids))
+        if on_poll is not None:
+            on_poll(records)
         if len(records) == len(run_ids) and all(r.dagster_run.status in FINISHED for r in records):
             return records, peak
         if time.monotonic() > deadline:
             raise TimeoutError(f"runs unfinished after {WAIT_SECONDS:g} s")
         # Sampling the tree's memory is the reason to look often; the runs give no signal.
         time.sleep(0.5)
+
+
+class ConnectionSampler:
+    """Client connections of the Postgres server against runs started, at each look: what
+    one run holds (the issue asks for it; the server's max_connections must cover it)."""
+
+    COUNT = "SELECT count(*) - 1 FROM pg_stat_activity WHERE backend_type = 'client backend'"
+
+    def __init__(self, url: str) -> None:
+        self._connection = psycopg2.connect(url)
+        self._connection.autocommit = True
+        self.before = self.count()
+        self.samples: list[tuple[int, int]] = []  # (runs started, connections)
+
+    def count(self) -> int:
+        with self._connection.cursor() as cursor:
+            cursor.execute(self.COUNT)
+            return int(cursor.fetchone()[0])
+
+    def __call__(self, records: list) -> None:
+        started = sum(1 for r in records if r.dagster_run.status == DagsterRunStatus.STARTED)
+        self.samples.append((started, self.count()))
+
+    def summary(self) -> str:
+        peak_runs = max((runs for runs, _ in self.samples), default=0)
+        peak = max((count for _, count in self.samples), default=self.before)
+        per_run = [(count - self.before) / runs for runs, count in self.samples if runs]
+        return (
+            f"client connections: {self.before} before the runs, peak {peak} with up to "
+            f"{peak_runs} runs started; per started run at most {max(per_run, default=0):.1f}"
+        )
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 def run_figures(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
@@ -296,6 +361,8 @@ def main() -> None:
                 )
             print(f"{args.orgs} organizations connected in {time.perf_counter() - started:.1f} s")
             emulator_cpu_before = time.process_time()
+            server_before = server_cpu_seconds(postgres.pid) if postgres is not None else 0.0
+            sampler = ConnectionSampler(postgres.url()) if postgres is not None else None
             submitted = time.time()
             run_ids = []
             for index, realm in enumerate(realms):
@@ -305,8 +372,13 @@ def main() -> None:
                 assert submission.submitted, submission.problem
                 run_ids.append(submission.run_id)
             with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
-                records, tree_peak = wait_for_runs(instance, run_ids, dagster)
+                records, tree_peak = wait_for_runs(instance, run_ids, dagster, sampler)
+                if sampler is not None:
+                    sampler.close()
                 emulator_cpu = time.process_time() - emulator_cpu_before
+                server_cpu = (
+                    server_cpu_seconds(postgres.pid) - server_before if postgres is not None else 0
+                )
                 failed = [r for r in records if r.dagster_run.status != DagsterRunStatus.SUCCESS]
                 assert not failed, f"{len(failed)} runs failed, e.g. {failed[0].dagster_run.run_id}"
                 ended = max(r.end_time for r in records)
@@ -332,6 +404,14 @@ def main() -> None:
     print(f"wall / floor: {wall / floor:.2f} (target <= {TARGET_RATIO})")
     print(f"emulator + bench CPU meanwhile (same cores): {emulator_cpu:.1f} s; "
           f"wall / floor with it: {wall / ((cpu + emulator_cpu) / cores):.2f}")  # fmt: skip
+    if args.postgres:
+        # The syncs' work the run workers hand to the database: loads, the marts' queries,
+        # Dagster's event log. It shares the cores, so a floor without it understates.
+        print(f"Postgres server CPU meanwhile: {server_cpu:.1f} s; wall / floor with it: "
+              f"{wall / ((cpu + server_cpu) / cores):.2f}; with it and the emulator's: "
+              f"{wall / ((cpu + server_cpu + emulator_cpu) / cores):.2f}")  # fmt: skip
+        assert sampler is not None
+        print(sampler.summary())
     print(f"peak RSS: largest run worker {max(f[1] for f in figures):.0f} MB, "
           f"dagster dev tree {tree_peak:.0f} MB")  # fmt: skip
     print(f"duplicate keys: {duplicates}")
