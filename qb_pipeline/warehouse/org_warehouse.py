@@ -14,17 +14,9 @@ from contextlib import contextmanager
 
 from qb_pipeline.config import Settings, redacted_url
 from qb_pipeline.warehouse.dialect import postgres_schemas
-from qb_pipeline.warehouse.postgres import PostgresWarehouse
+from qb_pipeline.warehouse.postgres import COLUMNS_SQL, PostgresWarehouse
 from qb_pipeline.warehouse.transform import Connection, relation_name
 from qb_pipeline.warehouse.writer import open_writer
-
-# A relation's columns and types on Postgres (DuckDB: DESCRIBE).
-_POSTGRES_COLUMNS = """
-SELECT a.attname, format_type(a.atttypid, a.atttypmod)
-FROM pg_attribute AS a
-WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum
-"""
 
 
 @contextmanager
@@ -63,7 +55,7 @@ def column_types(con: Connection, name: str) -> dict[str, str]:
     """{column: type} of the model `name` (`layer.table`) as the database reports them."""
     qualified = relation_name(con, name)
     if isinstance(con, PostgresWarehouse):
-        return dict(con.execute(_POSTGRES_COLUMNS, [qualified]).fetchall())
+        return dict(con.execute(COLUMNS_SQL, [qualified]).fetchall())
     return dict(
         con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {qualified})").fetchall()
     )

@@ -29,6 +29,13 @@ UNDEFINED_RELATION: tuple[type[Exception], ...] = (
     psycopg2.errors.InvalidSchemaName,
 )
 CONNECT_TIMEOUT_SECONDS = 15
+# A relation's columns and Postgres types, in order (DuckDB: DESCRIBE).
+COLUMNS_SQL = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute AS a
+WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
 # Rows per INSERT statement of insert_rows.
 INSERT_PAGE_ROWS = 1000
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import pyarrow as pa
 
-from qb_pipeline.warehouse.postgres import PostgresWarehouse
+from qb_pipeline.warehouse.postgres import COLUMNS_SQL, PostgresWarehouse
 
 # Postgres type (format_type) -> DuckDB type; anything else is read as text.
 _SAME_TYPES = {
@@ -48,12 +48,6 @@ SELECT c.relname
 FROM pg_class AS c
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 WHERE n.nspname = ? AND c.relkind IN ('r', 'v', 'm', 'p')
-"""
-COLUMNS_SQL = """
-SELECT a.attname, format_type(a.atttypid, a.atttypmod)
-FROM pg_attribute AS a
-WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum
 """
 
 
