@@ -53,8 +53,7 @@ def goal_workspace(
         try:
             copy_relations(duck, pg, "marts", MART_COLUMNS)
             ensure_goal_tables(duck)
-            for table in (*REPLACED_TABLES, APPENDED_TABLE):
-                copy_relations(duck, pg, "goals", [table], append=True)
+            copy_relations(duck, pg, "goals", (*REPLACED_TABLES, APPENDED_TABLE), append=True)
             (history_loaded,) = duck.execute(
                 f"SELECT count(*) FROM goals.{APPENDED_TABLE}"
             ).fetchone()

@@ -37,7 +37,6 @@ _SAME_TYPES = {
     "json": "JSON",
     "jsonb": "JSON",
 }
-_SIZED_TEXT = re.compile(r"^(character varying|character)(\(\d+\))?$")
 _SIZED_NUMERIC = re.compile(r"^numeric\((\d+),(\d+)\)$")
 # Postgres types psycopg2 turns into Python objects DuckDB should not see (jsonb -> dict):
 # read as text and cast by DuckDB.
@@ -72,21 +71,21 @@ def copy_relations(
     duck: duckdb.DuckDBPyConnection,
     pg: PostgresWarehouse,
     layer: str,
-    names: Iterable[str],
+    names: Iterable[str] | None = None,
     *,
     database: str | None = None,
-    into: str | None = None,
     append: bool = False,
 ) -> set[str]:
-    """Copy each relation of `names` that exists in the organization's schema for `layer`
-    into DuckDB as the table `[database.]into.name` (`into` defaults to `layer`); returns
-    the names copied. With `append`, the DuckDB tables exist and get the rows appended."""
+    """Copy each relation of `names` (default: all) that exists in the organization's schema
+    for `layer` into DuckDB as the table `[database.]layer.name`; returns the names copied.
+    With `append`, the DuckDB tables exist and get the rows appended."""
     schema = pg.schemas[layer]
     present = relations_in(pg, layer)
-    target = f"{database}.{into or layer}" if database else (into or layer)
+    names = present if names is None else set(names) & present
+    target = f"{database}.{layer}" if database else layer
     duck.execute(f"CREATE SCHEMA IF NOT EXISTS {target}")
     copied = set()
-    for name in sorted(set(names) & present):
+    for name in sorted(names):
         qualified = f'"{schema}"."{name}"'
         columns = pg.execute(COLUMNS_SQL, [qualified]).fetchall()
         rows = pg.execute(f"SELECT {_select_list(columns)} FROM {qualified}").fetchall()

@@ -98,11 +98,7 @@ def _postgres_copy(
     import psycopg2
 
     from qb_pipeline.warehouse.postgres import PostgresWarehouse, WarehouseUnreachable
-    from qb_pipeline.warehouse.postgres_snapshot import (
-        copy_date_spans,
-        copy_relations,
-        relations_in,
-    )
+    from qb_pipeline.warehouse.postgres_snapshot import copy_date_spans, copy_relations
 
     con = duckdb.connect(":memory:")
     try:
@@ -110,9 +106,7 @@ def _postgres_copy(
             with PostgresWarehouse(url, org_id) as pg:
                 if database is not None:
                     con.execute(f"ATTACH ':memory:' AS {database}")
-                copied = copy_relations(
-                    con, pg, "marts", relations_in(pg, "marts"), database=database
-                )
+                copied = copy_relations(con, pg, "marts", database=database)
                 copy_date_spans(con, pg, "qbo_raw", raw_date_spans, "txn_date", database=database)
         except (WarehouseUnreachable, psycopg2.Error) as error:
             reason = " ".join(str(error).split())[:200]
