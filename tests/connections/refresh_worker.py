@@ -65,23 +65,53 @@ def run(
     results.put(outcome)
 
 
-def run_unlocked(env: dict[str, str], org: str, barrier: threading.Barrier, results) -> None:
+def run_unlocked(
+    env: dict[str, str],
+    org: str,
+    barrier: threading.Barrier,
+    first_stored: str,
+    stored: threading.Event,
+    results,
+) -> None:
     """One forced refresh with the connection lock switched off and every worker's refresh
     request held back until all of them have read the same stored refresh token, so the
-    requests overlap for certain: what the lock exists to prevent. Reports as `run` does."""
+    requests overlap for certain: what the lock exists to prevent. Intuit accepts one of them;
+    which answer reaches the control DB first is then a race, which `first_stored` settles so
+    that each outcome is tested on purpose: "winner" (the new pair is stored before any
+    refusal) or "refusal" (a refusal erases the connection before the winner stores). `stored`
+    is set by whichever store goes first and awaited by the other kind. Reports as `run` does.
+    """
     from contextlib import nullcontext
 
+    from qb_pipeline.connections import tokens
     from qb_pipeline.connections.locks import ConnectionLocks
     from qb_pipeline.connections.oauth_flow import IntuitOAuth
 
     ConnectionLocks.hold = lambda self, org_slug: nullcontext()  # the lock, disabled
     send = IntuitOAuth.refresh
+    store_pair = tokens._store_refreshed
+    store_refusal = tokens._mark_reauthorization_required
 
     def refresh_together(self, *args, **kwargs):
         barrier.wait(BARRIER_TIMEOUT)
         return send(self, *args, **kwargs)
 
+    def in_order(store, goes_first: bool):
+        def ordered(*args, **kwargs):
+            if goes_first:
+                try:
+                    return store(*args, **kwargs)
+                finally:
+                    stored.set()
+            if not stored.wait(BARRIER_TIMEOUT):
+                raise TimeoutError("the store that goes first never happened")
+            return store(*args, **kwargs)
+
+        return ordered
+
     IntuitOAuth.refresh = refresh_together
+    tokens._store_refreshed = in_order(store_pair, first_stored == "winner")
+    tokens._mark_reauthorization_required = in_order(store_refusal, first_stored == "refusal")
     outcome: dict = {"used": 0, "retried_after_401": 0, "forced": 0, "error": None}
     try:
         service = IntegrationService(load_settings(env))

@@ -95,28 +95,63 @@ def test_eight_machines_sharing_postgres_refresh_under_strict_rotation_and_keep_
     assert company_info(running.url, final.realm_id, final.value).status_code == 200
 
 
+def refresh_without_the_lock(envs: list[dict], first_stored: str) -> list[dict]:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(WORKERS)
+    stored = context.Event()
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=refresh_worker.run_unlocked,
+            args=(env, "acme", barrier, first_stored, stored, results),
+        )
+        for env in envs
+    ]
+    for process in processes:
+        process.start()
+    return collect(processes, results)
+
+
 @pytest.mark.slow
 def test_without_the_lock_overlapping_refreshes_are_refused(shared):
     """The same machines with the connection lock switched off: the refresh requests overlap
     (held back until all have read the stored token), Intuit accepts the first and refuses the
     other seven with invalid_grant, and their callers fail with "reauthorization required":
     what the first test would see (its first assertion fails) if the advisory lock did nothing.
-    The stored connection survives here only because the winner's update is conditional on the
-    token it spent; a loser whose refusal is stored first erases the winner's new token."""
-    _running, service, envs = shared
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(WORKERS)
-    results = context.Queue()
-    processes = [
-        context.Process(target=refresh_worker.run_unlocked, args=(env, "acme", barrier, results))
-        for env in envs
-    ]
-    for process in processes:
-        process.start()
-    outcomes = collect(processes, results)
+    Here the winner's new pair reaches the control DB before any refusal, and the connection
+    survives only because each refusal's update is conditional on the token it spent."""
+    running, service, envs = shared
+    outcomes = refresh_without_the_lock(envs, first_stored="winner")
 
     errors = [o["error"] for o in outcomes if o["error"] is not None]
     assert len(errors) == WORKERS - 1
     assert all(e.startswith("ReauthorizationRequired") for e in errors), errors
     audit = service.audit_log("acme", limit=1000)
     assert sum(1 for e in audit if e.action == "token refreshed") == 1
+    assert service.status("acme").status == "connected"
+    assert len(active_refresh_tokens(running.url)) == 1
+
+
+@pytest.mark.slow
+def test_without_the_lock_a_refusal_stored_first_loses_the_connection(shared):
+    """The other order of the same race: a refused caller marks the connection
+    reauthorization-required (erasing the token every caller spent) before the winner stores
+    its new pair, so the winner's conditional update finds the connection changed and the only
+    live refresh token at Intuit is dropped. All eight callers fail and an admin must
+    reconnect: the connection lost, which the lock makes impossible."""
+    running, service, envs = shared
+    outcomes = refresh_without_the_lock(envs, first_stored="refusal")
+
+    errors = [o["error"] for o in outcomes]
+    assert len(errors) == WORKERS
+    assert None not in errors, errors
+    assert [e for e in errors if e.startswith("NotConnected")] == [
+        "NotConnected: acme: the QuickBooks connection changed during a refresh"
+    ]
+    assert sum(1 for e in errors if e.startswith("ReauthorizationRequired")) == WORKERS - 1
+    audit = service.audit_log("acme", limit=1000)
+    assert sum(1 for e in audit if e.action == "token refreshed") == 0
+    status = service.status("acme")
+    assert status.status == "reauthorization_required", status
+    # Intuit still holds one live refresh token (the winner's), which nobody stored.
+    assert len(active_refresh_tokens(running.url)) == 1
