@@ -34,8 +34,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 from qb_pipeline.file_locks import exclusive_file_lock
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+Conn = TypeVar("Conn", bound=_Closable)
 
 log = logging.getLogger(__name__)
 
@@ -239,34 +247,73 @@ _BLOCKING_START = "SELECT at FROM starts WHERE at > ? ORDER BY at DESC LIMIT 1 O
 _RECORD = "INSERT INTO starts (at) VALUES (?)"
 
 
+class PerThreadConnections(Generic[Conn]):
+    """One database connection per thread, opened on first use (a connection is not shared
+    across threads); `close` ends all of them, from any thread."""
+
+    def __init__(self, connect: Callable[[], Conn], errors: type[Exception]) -> None:
+        self._connect = connect
+        self._errors = errors
+        self._local = threading.local()
+        self._connections: list[Conn] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Conn:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(self._errors):
+                    conn.close()
+            self._connections = []
+        self._local = threading.local()
+
+
+def window_wait(
+    now: float,
+    windows: tuple[RateWindow, ...],
+    skew: float,
+    blocking_start: Callable[[float, int], float | None],
+) -> float:
+    """Seconds from `now` until every window has room (0 or less: room now).
+    `blocking_start(since, offset)` is the start at `offset` among those after `since`,
+    newest first, or None: with `offset = limit - 1` it is the start that fills the window."""
+    wait = 0.0
+    for window in windows:
+        span = window.seconds + skew
+        start = blocking_start(now - span, window.limit - 1)
+        if start is not None:
+            wait = max(wait, start + span - now)
+    return wait
+
+
 class _SqliteWindow:
     """Recent request starts of one realm in a SQLite file, one connection per thread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        self._connections = PerThreadConnections(self._connect, sqlite3.Error)
         # A new file's switch to WAL fails at once ("database is locked") when another
         # process switches it at the same moment, so creation is serialized.
         with exclusive_file_lock(path.with_name(path.name + ".create-lock")):
-            conn = self._connect()
+            conn = self._connections.get()
             conn.execute(_SCHEMA)
             conn.execute(_INDEX)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
-            )
-            # The table holds a minute of timestamps: losing it in a power cut is harmless,
-            # so skip the fsyncs that would otherwise dominate each permit.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=OFF")
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
+        conn = sqlite3.connect(
+            self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+        )
+        # The table holds a minute of timestamps: losing it in a power cut is harmless,
+        # so skip the fsyncs that would otherwise dominate each permit.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=OFF")
         return conn
 
     def try_start(
@@ -274,7 +321,7 @@ class _SqliteWindow:
     ) -> float | None:
         """Record a start now and return None if every window has room; otherwise record
         nothing and return the seconds until the blocking start leaves its window."""
-        conn = self._connect()
+        conn = self._connections.get()
         longest = max(w.seconds for w in windows) + skew
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -282,12 +329,12 @@ class _SqliteWindow:
             # never earlier than the moment the permit is granted.
             now = clock()
             conn.execute(_FORGET, (now - longest,))
-            wait = 0.0
-            for window in windows:
-                span = window.seconds + skew
-                row = conn.execute(_BLOCKING_START, (now - span, window.limit - 1)).fetchone()
-                if row is not None:
-                    wait = max(wait, row[0] + span - now)
+
+            def blocking_start(since: float, offset: int) -> float | None:
+                row = conn.execute(_BLOCKING_START, (since, offset)).fetchone()
+                return None if row is None else row[0]
+
+            wait = window_wait(now, windows, skew, blocking_start)
             if wait <= 0:
                 conn.execute(_RECORD, (now,))
         except BaseException:
@@ -297,12 +344,7 @@ class _SqliteWindow:
         return wait if wait > 0 else None
 
     def close(self) -> None:
-        with self._connections_lock:
-            for conn in self._connections:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
-            self._connections = []
-        self._local = threading.local()
+        self._connections.close()
 
 
 def earliest_starts(

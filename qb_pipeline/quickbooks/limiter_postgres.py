@@ -28,8 +28,10 @@ from qb_pipeline.quickbooks.limiter import (
     INTUIT_CONCURRENCY,
     INTUIT_WINDOWS,
     LocalRequestLimiter,
+    PerThreadConnections,
     RateWindow,
     wait_for_slot,
+    window_wait,
 )
 
 # Advisory lock keys are two int4s; these first halves keep ours apart from the control DB's
@@ -138,19 +140,8 @@ class _PostgresWindow:
     """Recent request starts of one realm in `request_starts`, one connection per thread."""
 
     def __init__(self, url: str, realm_id: str) -> None:
-        self._url = url
         self.realm_id = realm_id
-        self._local = threading.local()
-        self._connections: list[psycopg2.extensions.connection] = []
-        self._connections_lock = threading.Lock()
-
-    def _connection(self) -> psycopg2.extensions.connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = _connect(self._url)
-            with self._connections_lock:
-                self._connections.append(conn)
-        return conn
+        self._connections = PerThreadConnections(lambda: _connect(url), psycopg2.Error)
 
     def try_start(
         self, clock: Callable[[], float], windows: tuple[RateWindow, ...], skew: float
@@ -159,7 +150,7 @@ class _PostgresWindow:
         nothing and return the seconds until the blocking start leaves its window. `clock`
         is not used: the database's clock is the one every machine shares."""
         longest = max(w.seconds for w in windows) + skew
-        conn = self._connection()
+        conn = self._connections.get()
         with conn.cursor() as cursor:
             cursor.execute("BEGIN")
             try:
@@ -172,13 +163,13 @@ class _PostgresWindow:
                 cursor.execute(_NOW)
                 now = cursor.fetchone()[0]
                 cursor.execute(_FORGET, (self.realm_id, now - longest))
-                wait = 0.0
-                for window in windows:
-                    span = window.seconds + skew
-                    cursor.execute(_BLOCKING_START, (self.realm_id, now - span, window.limit - 1))
+
+                def blocking_start(since: float, offset: int) -> float | None:
+                    cursor.execute(_BLOCKING_START, (self.realm_id, since, offset))
                     row = cursor.fetchone()
-                    if row is not None:
-                        wait = max(wait, row[0] + span - now)
+                    return None if row is None else row[0]
+
+                wait = window_wait(now, windows, skew, blocking_start)
                 if wait <= 0:
                     cursor.execute(_RECORD, (self.realm_id, now))
             except BaseException:
@@ -188,12 +179,7 @@ class _PostgresWindow:
         return wait if wait > 0 else None
 
     def close(self) -> None:
-        with self._connections_lock:
-            for conn in self._connections:
-                with contextlib.suppress(psycopg2.Error):
-                    conn.close()
-            self._connections = []
-        self._local = threading.local()
+        self._connections.close()
 
 
 __all__ = ["PostgresRequestLimiter"]
