@@ -42,20 +42,25 @@ def report_params(basis: str, window: DateRange) -> dict[str, str]:
 
 
 def fetch_report(
-    fetch: ReportFetcher, name: str, basis: str, window: DateRange
+    fetch: ReportFetcher,
+    name: str,
+    basis: str,
+    window: DateRange,
+    params: Callable[[str, DateRange], dict[str, str]] = report_params,
 ) -> Iterator[tuple[DateRange, dict]]:
-    """The monthly report over `window`, as one response or, when QuickBooks answers that
-    the range is too wide (504, truncation), as responses for halves of it. `fetch` is
-    `client.report`, or the session's `reports.report` (answers sent ahead)."""
+    """The report over `window`, as one response or, when QuickBooks answers that the range
+    is too wide (504, truncation), as responses for halves of it. `fetch` is
+    `client.report`, or the session's `reports.report` (answers sent ahead); `params` makes
+    a request's parameters (default: the monthly summary report's)."""
     try:
-        report = fetch(name, report_params(basis, window))
+        report = fetch(name, params(basis, window))
     except ReportRangeTooWide:
         if window.months < 2:
             raise
         first, second = window.halves()
         log.info("%s %s %s..%s too wide; splitting", name, basis, window.start, window.end)
-        yield from fetch_report(fetch, name, basis, first)
-        yield from fetch_report(fetch, name, basis, second)
+        yield from fetch_report(fetch, name, basis, first, params)
+        yield from fetch_report(fetch, name, basis, second, params)
         return
     yield window, report
 
