@@ -20,7 +20,6 @@ from contextlib import contextmanager
 import dlt
 from dlt.extract.source import DltSource
 
-from qb_pipeline.sources.quickbooks.helpers.detail_rows import DETAIL_LINES_TABLE
 from qb_pipeline.sources.quickbooks.helpers.dimension_reports import dimension_requests
 from qb_pipeline.sources.quickbooks.helpers.dimension_rows import DIMENSION_LINES_TABLE
 from qb_pipeline.sources.quickbooks.helpers.reads import SyncSession
@@ -30,7 +29,7 @@ from qb_pipeline.sync.pipeline import QuickBooksPipeline
 
 log = logging.getLogger("qb_pipeline.sources.quickbooks")
 
-REPORT_RESOURCES = (REPORT_LINES_TABLE, DIMENSION_LINES_TABLE, DETAIL_LINES_TABLE)
+REPORT_RESOURCES = (REPORT_LINES_TABLE, DIMENSION_LINES_TABLE)
 
 
 def load_passes(source: DltSource, selected: Collection[str] | None = None) -> list[DltSource]:
@@ -79,9 +78,6 @@ def _send_ahead(session: SyncSession, history_years: int, reports: list[str]) ->
         if DIMENSION_LINES_TABLE in reports:
             state = states.get(DIMENSION_LINES_TABLE, {})
             requests += dimension_requests(session, history_years, state)
-        # ProfitAndLossDetail is not sent ahead: its answers are large (a fiscal year of the
-        # large company's lines), and held until the reports' pass they doubled a full sync's
-        # peak memory; asked one at a time, one answer is in memory at once.
         session.reports.start(requests, paced=True)
     except Exception as error:
         log.warning("report requests not sent ahead (%s); the reports' pass asks for them",

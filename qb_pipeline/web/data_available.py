@@ -28,11 +28,6 @@ REPORTS = {
         "marts.pnl_monthly_by_dimension",
         "month",
     ),
-    "pnl_detail_lines": (
-        "Profit and Loss transactions (daily)",
-        "marts.transaction_lines",
-        "txn_date",
-    ),
 }
 TRANSACTIONS = {
     "invoice": "Invoices",

@@ -13,7 +13,6 @@ from dagster import AssetKey
 
 from qb_pipeline.defs import defs
 from qb_pipeline.defs.instance import prepare_dagster_home
-from qb_pipeline.sources.quickbooks.helpers.detail_rows import DETAIL_LINES_TABLE
 from qb_pipeline.sources.quickbooks.helpers.dimension_rows import DIMENSION_LINES_TABLE
 from qb_pipeline.sources.quickbooks.settings import ALL_ENTITIES, REPORT_LINES_TABLE, TABLE_NAMES
 
@@ -35,7 +34,6 @@ def test_raw_tables_have_readable_keys_in_their_group(graph):
     expected = {f"qbo_raw/{TABLE_NAMES[e]}" for e in ALL_ENTITIES} | {
         f"qbo_raw/{REPORT_LINES_TABLE}",
         f"qbo_raw/{DIMENSION_LINES_TABLE}",
-        f"qbo_raw/{DETAIL_LINES_TABLE}",
     }
     assert raw == expected
     assert {graph.get(AssetKey.from_user_string(k)).group_name for k in raw} == {"quickbooks_raw"}
@@ -57,7 +55,6 @@ def test_staging_marts_and_serving_follow_the_raw_tables(graph):
         "qbo/cash_flow_monthly": "quickbooks_staging",
         "qbo/connection_status": "quickbooks_staging",
         "qbo/company": "quickbooks_staging",
-        "qbo/transaction_lines": "quickbooks_staging",
         "marts/accounts": "marts",
         "marts/pnl_monthly": "marts",
         "marts/balance_sheet_monthly": "marts",
@@ -65,7 +62,6 @@ def test_staging_marts_and_serving_follow_the_raw_tables(graph):
         "marts/cash_flow_monthly": "marts",
         "marts/connection_status": "marts",
         "marts/company": "marts",
-        "marts/transaction_lines": "marts",
         # Written by the goals step (defs/goals, test_goal_assets.py).
         "marts/goal_values": "goals",
         "marts/goal_value_history": "goals",

@@ -18,8 +18,6 @@ Tables (schema `qbo_raw`; every row carries `org_id` and `realm_id`):
 - `report_lines`: ProfitAndLoss and BalanceSheet (accrual and cash) and CashFlow (accrual),
   one row per report line and month (see report_rows.py), merged on
   `(org_id, realm_id, report_name, basis, period_start)`.
-- `pnl_detail_lines`: every P&L transaction line of ProfitAndLossDetail (accrual and cash),
-  one row per posting, merged by month like `report_lines` (detail_report.py).
 
 How entities stay current (choices documented in changes.py and helpers.py):
 
@@ -142,12 +140,10 @@ def quickbooks_source(
         else:
             resources.append(_bind(changed_records, entity, ENTITY_COLUMNS)(session, entity))
     if include_reports:
-        from qb_pipeline.sources.quickbooks.helpers.detail_report import pnl_detail_lines
         from qb_pipeline.sources.quickbooks.helpers.dimension_reports import report_dimension_lines
 
         resources.append(report_lines(session, history_years))
         resources.append(report_dimension_lines(session, history_years))
-        resources.append(pnl_detail_lines(session, history_years))
     return resources
 
 

@@ -42,25 +42,20 @@ def report_params(basis: str, window: DateRange) -> dict[str, str]:
 
 
 def fetch_report(
-    fetch: ReportFetcher,
-    name: str,
-    basis: str,
-    window: DateRange,
-    params: Callable[[str, DateRange], dict[str, str]] = report_params,
+    fetch: ReportFetcher, name: str, basis: str, window: DateRange
 ) -> Iterator[tuple[DateRange, dict]]:
-    """The report over `window`, as one response or, when QuickBooks answers that the range
-    is too wide (504, truncation), as responses for halves of it. `fetch` is
-    `client.report`, or the session's `reports.report` (answers sent ahead); `params` makes
-    a request's parameters (default: the monthly summary report's)."""
+    """The monthly report over `window`, as one response or, when QuickBooks answers that
+    the range is too wide (504, truncation), as responses for halves of it. `fetch` is
+    `client.report`, or the session's `reports.report` (answers sent ahead)."""
     try:
-        report = fetch(name, params(basis, window))
+        report = fetch(name, report_params(basis, window))
     except ReportRangeTooWide:
         if window.months < 2:
             raise
         first, second = window.halves()
         log.info("%s %s %s..%s too wide; splitting", name, basis, window.start, window.end)
-        yield from fetch_report(fetch, name, basis, first, params)
-        yield from fetch_report(fetch, name, basis, second, params)
+        yield from fetch_report(fetch, name, basis, first)
+        yield from fetch_report(fetch, name, basis, second)
         return
     yield window, report
 
