@@ -35,7 +35,7 @@ def goal_alerts(
 ) -> MaterializeResult:
     org = context.partition_key
     try:
-        outcome = AlertService(quickbooks.settings()).alert_published(org, context.run_id)
+        outcome = AlertService(quickbooks.settings()).alert_published(org, context.run.run_id)
     except Exception as error:  # alerts must never fail the sync they follow
         context.log.warning(f"alerts of {org} not sent: {type(error).__name__}: {error}")
         return MaterializeResult(metadata={"alerts/error": MetadataValue.text(str(error)[:500])})
