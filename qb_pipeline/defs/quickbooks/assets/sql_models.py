@@ -104,10 +104,13 @@ def run_model_step(
         open_org_warehouse(settings, org, quickbooks.lock_wait_seconds) as connection,
     ):
         extra = before(context, service, connection) if before is not None else {}
-        run_model(connection, model)
-        rows = model_row_count(connection, model, org)
-        types = column_types(connection, model.name)
-    context.log.info(f"{model.name}: {rows:,} rows of {org}")
+        built = run_model(connection, model)
+        rows = model_row_count(connection, model, org) if built else 0
+        types = column_types(connection, model.name) if built else {}
+    if built:
+        context.log.info(f"{model.name}: {rows:,} rows of {org}")
+    else:  # an optional model: the company has no such data (e.g. no budget) yet
+        context.log.info(f"{model.name}: not built: {org} has no {', '.join(model.depends_on)} yet")
     return MaterializeResult(
         metadata={
             "dagster/partition_row_count": MetadataValue.int(rows),
