@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 
+from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.compute import compute
 from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.rules import rule_issues
+from qb_pipeline.goals.validate import data_issues
 from qb_pipeline.goals.workspace import goal_workspace
 from tests.warehouse.synced_backends import BACKENDS
 
@@ -139,3 +141,27 @@ def test_a_budget_target_on_a_balance_sheet_goal_or_a_formula_is_refused():
         YEAR,
     )  # fmt: skip
     assert [i.field for i in rule_issues(ratio)] == ["target.budget"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_budget_the_company_does_not_have_is_refused_naming_the_field_and_the_budgets(
+    backends, backend, companies
+):
+    realm_id = companies[ORG].realm_id
+    with goal_workspace(backends[backend].settings, ORG, wait_seconds=5) as con:
+        catalog = load_catalog(con, ORG, realm_id)
+    income = {"line": {"group": "Income"}}
+    assert data_issues(goal("ok", "month", income, YEAR), catalog) == []
+    [issue] = data_issues(goal("bad", "month", income, "FY2099 Budget"), catalog)
+    assert issue.field == "target.budget.name"
+    assert "'FY2099 Budget' is not a budget of contract-jan's connected company" in issue.message
+    assert YEAR in issue.message
+    assert BY_CLASS in issue.message
+    by_id = GoalDefinition.model_validate(
+        {
+            **goal("by-id", "month", income, YEAR).model_dump(),
+            "target": {"budget": {"budget_id": "999"}},
+        }
+    )
+    [issue] = data_issues(by_id, catalog)
+    assert issue.field == "target.budget.budget_id"
