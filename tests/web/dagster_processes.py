@@ -36,6 +36,11 @@ LOCATION_QUERY = """
     name loadStatus locationOrLoadError { __typename } } } } }
 """
 
+UNFINISHED_RUNS_QUERY = """
+{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
+    ... on Runs { results { runId } } } }
+"""
+
 T = TypeVar("T")
 
 
@@ -99,6 +104,17 @@ class DagsterProcess:
             and e["locationOrLoadError"]["__typename"] == "RepositoryLocation"
             for e in entries
         )
+
+    def wait_until_idle(self, seconds: float = START_SECONDS) -> None:
+        """Wait until no run is queued or in progress. Stopping while the daemon launches a
+        run races the launch: the code server is gone, the daemon's gRPC call to it waits,
+        and the group outlives SIGTERM (a run a sensor queued at the test's end)."""
+        wait_for("every run to finish", self._idle, self, seconds)
+
+    def _idle(self) -> bool:
+        query = {"query": UNFINISHED_RUNS_QUERY}
+        answer = httpx.post(f"{self.url}/graphql", json=query, timeout=30)
+        return answer.json()["data"]["runsOrError"]["results"] == []
 
     def stop(self) -> bool:
         """SIGTERM to the group. True when every process of it was gone within STOP_SECONDS;

@@ -55,7 +55,10 @@ def deployed_web(start_web_app, make_emulator, tmp_path, monkeypatch):
         print(f"\ndagster dev ready in {ready:.0f} s")
         yield web, dagster
     finally:
-        stopped_cleanly = dagster.stop()
+        try:
+            dagster.wait_until_idle()  # a run launched during the stop would outlive it
+        finally:
+            stopped_cleanly = dagster.stop()
     assert stopped_cleanly, f"SIGTERM left processes of dagster dev running:\n{dagster.tail()}"
 
 
