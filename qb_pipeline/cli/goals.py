@@ -64,6 +64,8 @@ OPTION_OF_FIELD = {
     "window": "--window",
     "target": "--target",
     "target.value": "--target",
+    "target.budget": "--budget",
+    "target.budget.name": "--budget",
     "direction": "--direction",
     "band": "--band-low/--band-high",
     "band.low": "--band-low",
@@ -369,6 +371,11 @@ def _definition_options(required: bool):
         click.option("--window", type=choice(Window)),
         click.option("--basis", type=choice(Basis)),
         click.option("--target", type=float, help="The target of every period."),
+        click.option(
+            "--budget",
+            metavar="NAME",
+            help="Targets from this QuickBooks budget of the company (e.g. 'FY2026 Budget').",
+        ),
         click.option("--direction", type=choice(Direction)),
         click.option("--band-low", type=float, help="maintain: lowest on-track value."),
         click.option("--band-high", type=float, help="maintain: highest on-track value."),
@@ -428,8 +435,12 @@ def _fields_from_options(options: dict[str, Any]) -> dict[str, Any]:
         }
     if line is not None:
         fields["tracks"] = {"line": {"group": line}}
+    if options.get("target") is not None and options.get("budget") is not None:
+        raise click.UsageError("give one of --target VALUE or --budget NAME")
     if options.get("target") is not None:
         fields["target"] = {"value": options["target"]}
+    if options.get("budget") is not None:
+        fields["target"] = {"budget": {"name": options["budget"]}}
     if options.get("band_low") is not None or options.get("band_high") is not None:
         fields["band"] = {"low": options.get("band_low"), "high": options.get("band_high")}
     if options.get("class_id") is not None or options.get("department_id") is not None:

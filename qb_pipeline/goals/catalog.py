@@ -48,6 +48,7 @@ class Catalog:
     bases: dict[str, set[str]] = field(default_factory=dict)  # dataset -> bases with rows
     groups: dict[str, set[str]] = field(default_factory=dict)  # dataset -> report groups
     dimensions: dict[tuple[str, str], str] = field(default_factory=dict)  # (dim, id) -> name
+    budgets: dict[str, str] = field(default_factory=dict)  # budget id -> name, newest first
     fiscal_year_start_month: int | None = None
 
     @property
@@ -95,6 +96,10 @@ def load_catalog(
         sql_text("catalog_dimensions.sql").format(**marts), params
     ).fetchall():
         catalog.dimensions[(dimension, dim_id)] = name or ""
+    for budget_id, name, _start in con.execute(
+        sql_text("catalog_budgets.sql").format(**marts), params
+    ).fetchall():
+        catalog.budgets[str(budget_id)] = name or ""
     catalog.fiscal_year_start_month = read_fiscal_year_start_month(
         con, org_id, realm_id, marts=marts
     )

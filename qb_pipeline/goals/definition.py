@@ -232,10 +232,28 @@ class Growth(_Strict):
         return value
 
 
-class Target(_Strict):
-    """Exactly one of value, per_period or growth."""
+class BudgetRef(_Strict):
+    """A budget of the connected company (marts.budgets), by its name or its id."""
 
-    model_config = ConfigDict(json_schema_extra=_one_of_schema("value", "per_period", "growth"))
+    model_config = ConfigDict(json_schema_extra=_one_of_schema("name", "budget_id"))
+
+    name: str | None = Field(
+        None, min_length=1, max_length=200, description="Budget.Name, e.g. 'FY2026 Budget'."
+    )
+    budget_id: QboId | None = Field(None, description="QuickBooks Budget.Id.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> BudgetRef:
+        _exactly_one(self, ("name", "budget_id"))
+        return self
+
+
+class Target(_Strict):
+    """Exactly one of value, per_period, growth or budget."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_one_of_schema("value", "per_period", "growth", "budget")
+    )
 
     value: Amount | None = Field(None, description="The same target for every period.")
     per_period: dict[date, Amount] | None = Field(
@@ -244,10 +262,15 @@ class Target(_Strict):
         description="Targets by the first day of their period; other periods have none.",
     )
     growth: Growth | None = None
+    budget: BudgetRef | None = Field(
+        None,
+        description="The budget's amounts of the tracked accounts over each period's window "
+        "(profit_and_loss account or line goals only).",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Target:
-        _exactly_one(self, ("value", "per_period", "growth"))
+        _exactly_one(self, ("value", "per_period", "growth", "budget"))
         return self
 
 
@@ -326,6 +349,7 @@ __all__ = [
     "AccountRef",
     "Band",
     "Basis",
+    "BudgetRef",
     "Dataset",
     "Direction",
     "Filters",

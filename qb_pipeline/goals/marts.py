@@ -66,6 +66,21 @@ MART_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("report_group", "VARCHAR"),
         ("amount", "DECIMAL(18,2)"),
     ),
+    # Budget targets: the budget's amounts by account and month (optional: a company without
+    # a budget has no such mart).
+    "budgets": (
+        ("org_id", "VARCHAR"),
+        ("realm_id", "VARCHAR"),
+        ("budget_id", "VARCHAR"),
+        ("budget_name", "VARCHAR"),
+        ("start_date", "DATE"),
+        ("end_date", "DATE"),
+        ("month", "DATE"),
+        ("account_id", "VARCHAR"),
+        ("class_id", "VARCHAR"),
+        ("department_id", "VARCHAR"),
+        ("amount", "DECIMAL(18,2)"),
+    ),
     # Not in the contract: where the company's fiscal year start is read from.
     "company": (
         ("org_id", "VARCHAR"),

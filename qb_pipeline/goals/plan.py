@@ -42,6 +42,8 @@ DEFS_SCHEMA = pa.schema(
         ("growth_base_value", pa.float64()),
         ("growth_base_period", pa.date32()),
         ("growth_rate_pct", pa.float64()),
+        ("budget_id", pa.string()),  # a budget target: the budget's id, or its name
+        ("budget_name", pa.string()),
         ("num_const", pa.float64()),
         ("den_const", pa.float64()),
         ("is_ratio", pa.bool_()),  # divides by an item: a ratio, not an amount
@@ -221,7 +223,7 @@ def _definition_row(goal_key: int, goal: GoalDefinition, ratio: Ratio) -> dict:
     kind = None
     if target is not None:
         kind = "value" if target.value is not None else "per_period" if target.per_period else None
-        kind = kind or "growth"
+        kind = kind or ("budget" if target.budget is not None else "growth")
     numeric_base = growth is not None and not isinstance(growth.base, str)
     return {
         "goal_key": goal_key,
@@ -240,6 +242,8 @@ def _definition_row(goal_key: int, goal: GoalDefinition, ratio: Ratio) -> dict:
         "growth_base_value": float(growth.base) if growth is not None and numeric_base else None,
         "growth_base_period": growth.base_period if growth else None,
         "growth_rate_pct": growth.rate_pct if growth else None,
+        "budget_id": target.budget.budget_id if target and target.budget else None,
+        "budget_name": target.budget.name if target and target.budget else None,
         "num_const": ratio.numerator_constant,
         "den_const": ratio.denominator_constant,
         "is_ratio": bool(ratio.denominator),

@@ -24,7 +24,35 @@ def rule_issues(goal: GoalDefinition) -> list[FieldIssue]:
         *_window_issues(goal),
         *_direction_issues(goal),
         *_target_date_issues(goal),
+        *_budget_issues(goal),
     ]
+
+
+def _budget_issues(goal: GoalDefinition) -> list[FieldIssue]:
+    # A budget holds amounts per P&L account: it can be the target of an account or a line
+    # of the profit and loss, not of a balance or of a ratio (a formula's budget would need
+    # each item's budget recombined; not supported).
+    if goal.target is None or goal.target.budget is None:
+        return []
+    loc: tuple[str | int, ...] = ("target", "budget")
+    if goal.dataset != PROFIT_AND_LOSS:
+        return [
+            FieldIssue(
+                "target.budget",
+                f"applies to profit_and_loss goals only (a budget holds P&L amounts); this "
+                f"goal's dataset is {show(goal.dataset)}",
+                loc=loc,
+            )
+        ]
+    if goal.tracks.formula is not None:
+        return [
+            FieldIssue(
+                "target.budget",
+                "applies to a goal on an account or a line, not to a formula",
+                loc=loc,
+            )
+        ]
+    return []
 
 
 def _line_issue(group: str, dataset: str, loc: tuple[str | int, ...]) -> FieldIssue | None:

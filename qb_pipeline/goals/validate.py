@@ -139,6 +139,7 @@ def data_issues(goal: GoalDefinition, catalog: Catalog) -> list[FieldIssue]:
             if item.line is not None:
                 issues += _line_issues(item.line.group, dataset, f"{where}.line.group", catalog)
     issues += _filter_issues(goal, catalog)
+    issues += _budget_issues(goal, catalog)
     if catalog.fiscal_year_start_month is not None:
         issues += period_issues(goal, catalog.fiscal_year_start_month)
     return _unique(issues)
@@ -255,6 +256,27 @@ def _filter_issues(goal: GoalDefinition, catalog: Catalog) -> list[FieldIssue]:
                 )
             )
     return issues
+
+
+def _budget_issues(goal: GoalDefinition, catalog: Catalog) -> list[FieldIssue]:
+    budget = goal.target.budget if goal.target is not None else None
+    if budget is None:
+        return []
+    if budget.budget_id is not None:
+        known, where, value = budget.budget_id in catalog.budgets, "budget_id", budget.budget_id
+    else:
+        known, where, value = budget.name in catalog.budgets.values(), "name", budget.name
+    if known:
+        return []
+    available = [f"{i} {n}" for i, n in catalog.budgets.items()]
+    return [
+        FieldIssue(
+            f"target.budget.{where}",
+            f"{show(value)} is not a budget of {catalog.org_id}'s connected company; "
+            f"budgets: {listing(available)}",
+            loc=("target", "budget", where),
+        )
+    ]
 
 
 def _article(word: str | None) -> str:

@@ -6,6 +6,7 @@ A model file starts with comment lines that say what it is, then holds one state
     -- materialized: table                 optional; default `view` (the body is a SELECT)
     -- description: text ...               continuation lines start with "--   "
     -- depends_on: qbo.pnl_monthly, ...    tables and views it reads
+    -- optional: true                      built only once what it reads exists (below)
     -- column <name>: text ...             one per output column, in order
 
 Views are (re)created from the SELECT; a `table` model's body is its CREATE TABLE IF NOT
@@ -24,7 +25,9 @@ from pathlib import Path
 SQL_DIR = Path(__file__).parent / "sql"
 LAYERS: tuple[str, ...] = ("staging", "marts")
 
-_TAG = re.compile(r"^--\s(model|materialized|description|depends_on|column\s+(\w+)):\s?(.*)$")
+_TAG = re.compile(
+    r"^--\s(model|materialized|description|depends_on|optional|column\s+(\w+)):\s?(.*)$"
+)
 _CONTINUATION = re.compile(r"^--\s{2,}(\S.*)$")
 
 
@@ -40,6 +43,10 @@ class SqlModel:
     materialized: str = "view"
     depends_on: tuple[str, ...] = ()
     columns: dict[str, str] = field(default_factory=dict)
+    # An optional model reads raw tables that only some companies have (dlt creates a table
+    # with its first row: a company without budgets has no budget tables); until they exist
+    # it is not built, and neither are the models that read it.
+    optional: bool = False
 
     @property
     def schema(self) -> str:
@@ -94,6 +101,9 @@ def parse_model(path: Path, layer: str) -> SqlModel:
     if materialized not in ("view", "table"):
         raise ModelFileError(f"{path}: materialized must be view or table, not {materialized!r}")
     depends = tuple(d.strip() for d in tags.get("depends_on", "").split(",") if d.strip())
+    optional = tags.get("optional", "false")
+    if optional not in ("true", "false"):
+        raise ModelFileError(f"{path}: optional must be true or false, not {optional!r}")
     return SqlModel(
         name=name,
         layer=layer,
@@ -103,6 +113,7 @@ def parse_model(path: Path, layer: str) -> SqlModel:
         materialized=materialized,
         depends_on=depends,
         columns=columns,
+        optional=optional == "true",
     )
 
 

@@ -6,7 +6,9 @@ are never stale; rebuilding one is cheap and idempotent. A Dagster asset per mod
 `model_row_count(con, model, org_id)` for its partition.
 
 The statements only read the raw tables a QuickBooks sync writes (`qbo_raw.account` and
-`qbo_raw.report_lines`); before the first sync they fail with WarehouseNotReady.
+`qbo_raw.report_lines`); before the first sync they fail with WarehouseNotReady. Optional
+models (`-- optional: true`, e.g. the budgets: a company may have none, and dlt creates a
+table with its first row) are left out until what they read exists.
 
 `con` is a DuckDB connection (the organization's file) or a PostgresWarehouse (the
 organization's schemas of QBP_WAREHOUSE_URL): the same SQL runs on both, each relation in the
@@ -42,8 +44,27 @@ def relation_name(con: Connection, name: str) -> str:
     return qualified_name(name, schemas_of(con))
 
 
-def run_model(con: Connection, model: SqlModel) -> None:
-    """Create or replace one model's view (or create its table if missing)."""
+def relation_exists(con: Connection, name: str) -> bool:
+    """Whether the `layer.table` relation exists where `con` reaches it."""
+    layer, table = name.split(".", 1)
+    schema = schemas_of(con).get(layer, layer)
+    row = con.execute(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def is_buildable(con: Connection, model: SqlModel) -> bool:
+    """False for an optional model while a relation it reads does not exist yet."""
+    return not model.optional or all(relation_exists(con, d) for d in model.depends_on)
+
+
+def run_model(con: Connection, model: SqlModel) -> bool:
+    """Create or replace one model's view (or create its table if missing); False, and
+    nothing done, for an optional model whose sources do not exist yet."""
+    if not is_buildable(con, model):
+        return False
     schemas = schemas_of(con)
     name = qualified_name(model.name, schemas)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name(model.schema, schemas)}")
@@ -63,6 +84,7 @@ def run_model(con: Connection, model: SqlModel) -> None:
             f"{model.name} ({model.path.name}) reads {needs}, which the warehouse does not "
             f"have yet: run a QuickBooks sync first ({error})"
         ) from error
+    return True
 
 
 def run_sql_models(con: Connection, layer: str | None = None) -> list[SqlModel]:

@@ -55,6 +55,7 @@ def test_staging_marts_and_serving_follow_the_raw_tables(graph):
         "qbo/cash_flow_monthly": "quickbooks_staging",
         "qbo/connection_status": "quickbooks_staging",
         "qbo/company": "quickbooks_staging",
+        "qbo/budgets": "quickbooks_staging",
         "marts/accounts": "marts",
         "marts/pnl_monthly": "marts",
         "marts/balance_sheet_monthly": "marts",
@@ -62,6 +63,7 @@ def test_staging_marts_and_serving_follow_the_raw_tables(graph):
         "marts/cash_flow_monthly": "marts",
         "marts/connection_status": "marts",
         "marts/company": "marts",
+        "marts/budgets": "marts",
         # Written by the goals step (defs/goals, test_goal_assets.py).
         "marts/goal_values": "goals",
         "marts/goal_value_history": "goals",

@@ -405,3 +405,20 @@ def test_list_and_show_read_the_store_and_its_versions(env, connected):
     assert "updated by admin@example.com (cli): target.value" in shown.stdout
     assert [v["change"] for v in as_json["versions"]] == ["created", "updated"]
     assert as_json["definition"]["target"] == {"value": 1700.0}
+
+
+def test_create_refuses_a_budget_the_company_does_not_have_with_exit_1(env, connected):
+    # The hand-made company imported no budget (no marts.budgets): the problem names the
+    # option, the value and that no budget is available.
+    result = create(env, "--line", "Income", "--budget", "FY2026 Budget")
+    refused(result, "'FY2026 Budget' is not a budget of acme's connected company", env)
+    assert "--budget" in result.stderr
+    assert "budgets: none" in result.stderr
+
+
+def test_create_refuses_a_budget_target_on_a_balance_sheet_goal(env, connected):
+    result = run(
+        env, "create", "--org", "acme", "--as", EDITOR, "--name", "Cash", "--dataset",
+        "balance_sheet", "--grain", "month", "--line", "BankAccounts", "--budget", "FY2026 Budget",
+    )  # fmt: skip
+    refused(result, "profit_and_loss goals only", env)

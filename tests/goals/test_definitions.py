@@ -168,7 +168,8 @@ def test_empty_files_missing_paths_and_unreadable_text(tmp_path):
         ),
         (
             {"target": {"value": 1, "per_period": {"2026-04-01": 1}}},
-            "target: needs exactly one of value, per_period, growth (found: value, per_period)",
+            "target: needs exactly one of value, per_period, growth, budget"
+            " (found: value, per_period)",
         ),
         ({"at_risk_threshold_pct": 120}, "at_risk_threshold_pct: 120 must be between 0 and 100"),
         (

@@ -30,6 +30,7 @@ KEYS = {
     "marts.cash_flow_monthly": "org_id, realm_id, basis, month, account_id, report_group",
     "marts.company": "org_id, realm_id",
     "marts.connection_status": "org_id",
+    "marts.budgets": "org_id, realm_id, budget_id, line_index, month",
 }
 
 # For each dimension, an account's rows of a month that differ from its marts.pnl_monthly.
@@ -99,6 +100,39 @@ def test_each_mart_has_rows_and_one_per_key(backends, backend, mart):
             assert warehouse.query(org, f"SELECT COUNT(*) FROM {mart}")[0][0] > 0, org
         duplicates = f"SELECT {key}, COUNT(*) FROM {mart} GROUP BY {key} HAVING COUNT(*) > 1"
         assert warehouse.query(org, duplicates) == [], org
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("org", ORGS)
+def test_budgets_are_the_emulators_budget_lines(backends, backend, org, companies):
+    """marts.budgets holds every BudgetDetail line the emulator's API serves, by budget,
+    month, account, class and department, to the cent (the emulator's budgets are monthly)."""
+    with companies[org].client() as client:
+        budgets = [record for page in client.query_all("Budget") for record in page]
+    expected = sorted(
+        (
+            budget["Id"],
+            budget["Name"],
+            line["BudgetDate"],
+            line["AccountRef"]["value"],
+            (line.get("ClassRef") or {}).get("value"),
+            (line.get("DepartmentRef") or {}).get("value"),
+            Decimal(str(line["Amount"])).quantize(Decimal("0.01")),
+        )
+        for budget in budgets
+        for line in budget["BudgetDetail"]
+    )
+    rows = backends[backend].query(
+        org,
+        "SELECT budget_id, budget_name, month, account_id, class_id, department_id, amount"
+        " FROM marts.budgets",
+    )
+    got = sorted(
+        (b, n, m.isoformat(), a, c, d, Decimal(str(x)).quantize(Decimal("0.01")))
+        for b, n, m, a, c, d, x in rows
+    )
+    assert expected, "the emulator's company has no budget: not a comparison"
+    assert got == expected
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -200,6 +200,68 @@ growth_bases AS (
     )
 ),
 
+-- Budget targets: the named budget's lines (by id, else by name) of the accounts the goal
+-- tracks (a line's accounts by the group the P&L gives them, with the line's signs), of
+-- the goal's class or department when it has a filter, summed over each period's window
+-- like the actuals. A window reaching outside the budget's fiscal year(s), or without a
+-- line of those accounts, has no target.
+budget_goal_accounts AS (
+    SELECT d.goal_key, sa.account_id, 1 AS sign, s.dimension, s.dimension_id
+    FROM _goal_defs AS d
+    JOIN _goal_items AS i ON i.goal_key = d.goal_key
+    JOIN _goal_series AS s ON s.series_id = i.series_id
+    JOIN series_accounts AS sa ON sa.series_id = s.series_id
+    WHERE d.target_kind = 'budget' AND s.kind = 'account'
+    UNION ALL
+    SELECT d.goal_key, g.account_id, p.sign, s.dimension, s.dimension_id
+    FROM _goal_defs AS d
+    JOIN _goal_items AS i ON i.goal_key = d.goal_key
+    JOIN _goal_series AS s ON s.series_id = i.series_id
+    JOIN _goal_line_parts AS p ON p.dataset = s.dataset AND p.line_group = s.line_group
+    JOIN pnl_group_of AS g ON g.report_group = p.report_group
+    WHERE d.target_kind = 'budget' AND s.kind = 'line'
+),
+
+budget_chosen AS (
+    SELECT d.goal_key, b.start_date, b.end_date, b.month, b.account_id, b.class_id,
+           b.department_id, b.amount
+    FROM _goal_defs AS d
+    JOIN {budgets} AS b
+      ON b.org_id = $org_id AND ($realm_id IS NULL OR b.realm_id = $realm_id)
+     AND ((d.budget_id IS NOT NULL AND b.budget_id = d.budget_id)
+          OR (d.budget_id IS NULL AND b.budget_name = d.budget_name))
+    WHERE d.target_kind = 'budget'
+),
+
+budget_span AS (
+    SELECT goal_key, min(start_date) AS first_day, max(end_date) AS last_day
+    FROM budget_chosen
+    GROUP BY goal_key
+),
+
+budget_months AS (
+    SELECT b.goal_key, b.month, sum(b.amount * a.sign) AS amount
+    FROM budget_chosen AS b
+    JOIN budget_goal_accounts AS a
+      ON a.goal_key = b.goal_key AND a.account_id = b.account_id
+     AND (a.dimension = ''
+          OR (a.dimension = 'class' AND b.class_id = a.dimension_id)
+          OR (a.dimension = 'department' AND b.department_id = a.dimension_id))
+    GROUP BY b.goal_key, b.month
+),
+
+budget_targets AS (
+    SELECT p.goal_key, p.period_start, CAST(sum(m.amount) AS DOUBLE) AS target
+    FROM goal_periods AS p
+    JOIN _goal_calendar AS c
+      ON c.grain = p.grain AND c."window" = p."window" AND c.period_start = p.period_start
+    JOIN budget_span AS s
+      ON s.goal_key = p.goal_key AND c.window_start >= s.first_day AND c.period_end <= s.last_day
+    JOIN budget_months AS m
+      ON m.goal_key = p.goal_key AND m.month BETWEEN c.window_start AND c.period_end
+    GROUP BY p.goal_key, p.period_start
+),
+
 -- Growth adds rate_pct of |base| per period, so a negative base also moves up.
 computed_targets AS (
     SELECT
@@ -207,6 +269,7 @@ computed_targets AS (
         CASE d.target_kind
             WHEN 'value' THEN d.target_value
             WHEN 'per_period' THEN a.period_target
+            WHEN 'budget' THEN bt.target
             WHEN 'growth' THEN
                 CASE d.growth_base
                     WHEN 'previous_period'
@@ -231,6 +294,8 @@ computed_targets AS (
       ON prev.goal_key = a.goal_key AND prev.period_start = a.previous_start
     LEFT JOIN growth_bases AS ago
       ON ago.goal_key = a.goal_key AND ago.period_start = a.year_ago_start
+    LEFT JOIN budget_targets AS bt
+      ON bt.goal_key = a.goal_key AND bt.period_start = a.period_start
 ),
 
 -- A target beyond 1e15 either way, the largest amount a goal may name (MAX_AMOUNT in

@@ -18,6 +18,13 @@ from zoneinfo import ZoneInfo
 
 from qb_pipeline.sandbox.accounting.clock import MONTH_NAMES, EmulatorClock, format_timestamp
 from qb_pipeline.sandbox.accounting.companies import Company, Deletion, EmulatorBackend
+from qb_pipeline.sandbox.accounting.ledger import build_ledger
+from qb_pipeline.sandbox.generate.budgets import (
+    ACCOUNT_BIAS_PCT,
+    budget_details,
+    fiscal_months,
+    monthly_actuals,
+)
 from qb_pipeline.sandbox.generate.chart import CHART, MULTI_CURRENCY_ACCOUNTS, AccountSpec
 from qb_pipeline.sandbox.generate.transactions import TransactionFactory
 
@@ -687,41 +694,59 @@ class CompanyBuilder:
         )
 
     def _budgets(self) -> None:
-        """One monthly P&L budget per fiscal year of history."""
+        """One monthly P&L budget per fiscal year of history, near the actuals of each
+        account and month (budgets.py); for a company that tracks classes and locations,
+        also the current fiscal year's budget by class and by location."""
         accounts = [
             a
             for a in self.company.store["Account"].values()
             if a["Classification"] in ("Revenue", "Expense") and a["Active"]
         ]
+        signs = {a["Id"]: (-1 if a["Classification"] == "Revenue" else 1) for a in accounts}
+        names = {a["Id"]: a["Name"] for a in accounts}
+        postings = build_ledger(self.company).postings("Accrual")
+        actuals = monthly_actuals(postings, signs)
+        realm = self.company.realm_id
         year_start = self.start
         while year_start <= self.today:
-            details = []
-            for account in accounts:
-                base = self.rng.randint(5, 60) * 100
-                for m in range(12):
-                    month = (year_start.replace(day=1) + timedelta(days=31 * m)).replace(day=1)
-                    details.append(
-                        {
-                            "BudgetDate": month.isoformat(),
-                            "Amount": base,
-                            "AccountRef": {"value": account["Id"], "name": account["Name"]},
-                        }
+            # One draw per account and year, as the generator always made: it sets how far
+            # the account's year sits from its actuals, and keeps the main stream in step.
+            bias = {
+                a["Id"]: (self.rng.randint(5, 60) - 32.5) / 27.5 * ACCOUNT_BIAS_PCT
+                for a in accounts
+            }
+            months = fiscal_months(year_start)
+            details = budget_details(actuals, names, months, self.today, bias, realm)
+            self._budget(f"FY{months[-1].year} Budget", year_start, details)
+            current = date(year_start.year + 1, year_start.month, 1) > self.today
+            if current and self.spec.uses_classes:
+                for dimension, entity, label in (
+                    ("class", "Class", "by Class"),
+                    ("department", "Department", "by Location"),
+                ):
+                    members = {r["Id"]: r["Name"] for r in self.company.store[entity].values()}
+                    split = monthly_actuals(postings, signs, dimension)
+                    lines = budget_details(
+                        split, names, months, self.today, bias, realm, dimension, members
                     )
-            end = date(year_start.year + 1, year_start.month, 1) - timedelta(days=1)
-            self.put(
-                "Budget",
-                {
-                    "Name": f"FY{end.year} Budget",
-                    "StartDate": year_start.isoformat(),
-                    "EndDate": end.isoformat(),
-                    "BudgetType": "ProfitAndLoss",
-                    "BudgetEntryType": "Monthly",
-                    "Active": True,
-                    "BudgetDetail": details,
-                },
-                self._at(max(year_start - timedelta(days=10), self.start), 10),
-            )
+                    self._budget(f"FY{months[-1].year} Budget {label}", year_start, lines)
             year_start = date(year_start.year + 1, year_start.month, 1)
+
+    def _budget(self, name: str, year_start: date, details: list[dict]) -> None:
+        end = date(year_start.year + 1, year_start.month, 1) - timedelta(days=1)
+        self.put(
+            "Budget",
+            {
+                "Name": name,
+                "StartDate": year_start.isoformat(),
+                "EndDate": end.isoformat(),
+                "BudgetType": "ProfitAndLoss",
+                "BudgetEntryType": "Monthly",
+                "Active": True,
+                "BudgetDetail": details,
+            },
+            self._at(max(year_start - timedelta(days=10), self.start), 10),
+        )
 
     def _recent_deletions(self, factory: TransactionFactory) -> None:
         """Entries keyed in and deleted in the last weeks, so CDC has deletions to report."""

@@ -165,6 +165,17 @@ ACCOUNT_COLUMNS: dict[str, dict[str, Any]] = {
     "currency_ref__value": _text("Currency code of the account"),
 }
 
+# Child-table columns the staging SQL reads that a record may lack: a budget that is not
+# subdivided by class, location or customer has no ClassRef, DepartmentRef or CustomerRef
+# on any line, and the columns must exist all the same (qbo.budgets reads them).
+CHILD_TABLE_COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
+    "budget__budget_detail": {
+        "class_ref__value": _text("Class Id of a budget subdivided by class"),
+        "department_ref__value": _text("Department (location) Id of a budget by location"),
+        "customer_ref__value": _text("Customer Id of a budget subdivided by customer"),
+    },
+}
+
 REPORT_LINE_COLUMNS: dict[str, dict[str, Any]] = {
     "org_id": _text("Organization (tenant) slug"),
     "realm_id": _text("QuickBooks company id (realmId)"),

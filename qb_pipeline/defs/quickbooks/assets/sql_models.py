@@ -47,6 +47,15 @@ def model_key(name: str) -> AssetKey:
     return AssetKey(name.split("."))
 
 
+def dependency_key(name: str) -> AssetKey:
+    """The asset a model's dependency is: a raw child table (`qbo_raw.budget__budget_detail`)
+    is loaded by its root table's asset (`qbo_raw/budget`)."""
+    layer, table = name.split(".", 1)
+    if layer == "qbo_raw":
+        return AssetKey([layer, table.split("__", 1)[0]])
+    return model_key(name)
+
+
 def documented_columns(model: SqlModel, types: dict[str, str] | None = None) -> TableSchema:
     """The model's columns with their header descriptions (and types once known)."""
     types = types or {}
@@ -66,7 +75,7 @@ def build_model_asset(model: SqlModel, extra_deps: tuple[AssetKey, ...] = ()) ->
         key=model_key(model.name),
         group_name=GROUPS[model.layer],
         description=model.description,
-        deps=[*(model_key(d) for d in model.depends_on), *extra_deps],
+        deps=[*dict.fromkeys(dependency_key(d) for d in model.depends_on), *extra_deps],
         partitions_def=organizations,
         kinds={"duckdb", "sql"},
         metadata={
@@ -104,10 +113,13 @@ def run_model_step(
         open_org_warehouse(settings, org, quickbooks.lock_wait_seconds) as connection,
     ):
         extra = before(context, service, connection) if before is not None else {}
-        run_model(connection, model)
-        rows = model_row_count(connection, model, org)
-        types = column_types(connection, model.name)
-    context.log.info(f"{model.name}: {rows:,} rows of {org}")
+        built = run_model(connection, model)
+        rows = model_row_count(connection, model, org) if built else 0
+        types = column_types(connection, model.name) if built else {}
+    if built:
+        context.log.info(f"{model.name}: {rows:,} rows of {org}")
+    else:  # an optional model: the company has no such data (e.g. no budget) yet
+        context.log.info(f"{model.name}: not built: {org} has no {', '.join(model.depends_on)} yet")
     return MaterializeResult(
         metadata={
             "dagster/partition_row_count": MetadataValue.int(rows),

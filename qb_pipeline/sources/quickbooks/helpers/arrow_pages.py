@@ -52,7 +52,11 @@ import pyarrow.compute as pc
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from qb_pipeline.sources.quickbooks.helpers.paging import deletion_row, parse_qbo_time
-from qb_pipeline.sources.quickbooks.settings import INTEGER_FIELDS, MAX_TABLE_NESTING
+from qb_pipeline.sources.quickbooks.settings import (
+    CHILD_TABLE_COLUMNS,
+    INTEGER_FIELDS,
+    MAX_TABLE_NESTING,
+)
 
 ROW_KEY = "_dlt_id"
 LOAD_ID = "_dlt_load_id"
@@ -109,6 +113,8 @@ class PageTable:
 
     def column_hints(self) -> dict[str, dict[str, Any]]:
         hints: dict[str, dict[str, Any]] = dict(CHILD_KEY_COLUMNS) if self.parent else {}
+        if self.parent:
+            hints.update(CHILD_TABLE_COLUMNS.get(self.name, {}))
         for name in self.json_text_columns:
             hints[name] = {"data_type": "json"}
         return hints
