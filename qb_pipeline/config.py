@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -91,6 +91,18 @@ def intuit_endpoints(environment: str, emulator_url: str | None = None) -> Intui
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Where alert emails go out (QBP_SMTP_*); the password never shows in a repr."""
+
+    host: str
+    port: int = 25
+    sender: str = "qb-goals@localhost"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     secret_key: str | None
@@ -110,6 +122,8 @@ class Settings:
     # postgresql+psycopg2:// URL that the instance's dagster.yaml reads from the environment
     # (it holds a password: never written to dagster.yaml, never logged).
     dagster_pg_url: str | None = None
+    # QBP_SMTP_*: None = no mail server; email alerts are then recorded as failed, saying so.
+    smtp: SmtpSettings | None = None
 
     @property
     def warehouse_on_postgres(self) -> bool:
@@ -205,6 +219,35 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=database_url(env.get("QBP_DATABASE_URL")),
         warehouse_url=warehouse_url(env.get("QBP_WAREHOUSE_URL")),
         dagster_pg_url=dagster_pg_url(env.get(DAGSTER_PG_URL_VARIABLE)),
+        smtp=smtp_settings(env),
+    )
+
+
+def smtp_settings(env: dict[str, str]) -> SmtpSettings | None:
+    """QBP_SMTP_HOST, _PORT, _FROM, _USER, _PASSWORD, _STARTTLS checked; None without a host."""
+    host = (env.get("QBP_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    port_text = (env.get("QBP_SMTP_PORT") or "25").strip()
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"QBP_SMTP_PORT must be a port number from 1 to 65535, not {port_text!r}")
+    sender = (env.get("QBP_SMTP_FROM") or f"qb-goals@{host}").strip()
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", sender):
+        raise ConfigError(f"QBP_SMTP_FROM must be an email address, not {sender!r}")
+    starttls = (env.get("QBP_SMTP_STARTTLS") or "false").strip().lower()
+    if starttls not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"QBP_SMTP_STARTTLS must be true or false, not {starttls!r}")
+    user = (env.get("QBP_SMTP_USER") or "").strip() or None
+    password = env.get("QBP_SMTP_PASSWORD") or None
+    if password and not user:
+        raise ConfigError("QBP_SMTP_PASSWORD is set but QBP_SMTP_USER is not")
+    return SmtpSettings(
+        host=host,
+        port=int(port_text),
+        sender=sender,
+        user=user,
+        password=password,
+        starttls=starttls in ("true", "1", "yes"),
     )
 
 

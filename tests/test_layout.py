@@ -30,9 +30,11 @@ FORBIDDEN: dict[str, set[str]] = {
     "sync": {"web", "cli", "goals"},
     "defs": {"web", "cli", "sandbox"},
     "web": {"defs", "cli", "sandbox", "dagster"},
+    "alerts": {"quickbooks", "sources", "sync", "defs", "web", "cli", "dagster", "dlt"},
     "config": {"connections", "sources", "sync", "defs", "goals", "warehouse", "web", "cli"},
 }
 PIPELINE_ROOMS = {
+    "alerts",
     "config",
     "quickbooks",
     "connections",

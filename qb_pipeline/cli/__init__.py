@@ -2,6 +2,7 @@
 
 - accounts.py: organizations, users and roles, personal access tokens;
 - integration.py: connect, status, disconnect, settings, sync;
+- alerts.py: goal alert subscriptions, webhook endpoints, the delivery log;
 - goals.py: QuickBooks Goals (validate, apply, create, update, archive, list, ...);
 - warehouse.py: the BI reference; web.py: the web app; emulator.py: the emulator and the demo;
 - options.py: what they share.
@@ -16,7 +17,7 @@ import os
 
 import click
 
-from qb_pipeline.cli import accounts, emulator, goals, integration, warehouse, web
+from qb_pipeline.cli import accounts, alerts, emulator, goals, integration, warehouse, web
 
 # Telemetry stays off for every entry point, tests and CI included.
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
@@ -43,5 +44,6 @@ for command in (
     integration.sync,
     accounts.tokens,
     goals.goals,
+    alerts.alerts,
 ):
     main.add_command(command)

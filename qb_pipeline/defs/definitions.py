@@ -12,6 +12,7 @@ from qb_pipeline.defs.collection import collection_paused_then_frozen
 with collection_paused_then_frozen():
     import dagster as dg
 
+    from qb_pipeline.defs.alerts.assets import alert_assets
     from qb_pipeline.defs.goals.assets import goal_assets
     from qb_pipeline.defs.goals.sensors import goal_changes_sensor
     from qb_pipeline.defs.jobs import (
@@ -31,7 +32,7 @@ with collection_paused_then_frozen():
     from qb_pipeline.defs.resources import default_resources
 
     defs = dg.Definitions(
-        assets=[*quickbooks_assets, *goal_assets],
+        assets=[*quickbooks_assets, *goal_assets, *alert_assets],
         # Per-organization health: freshness of the raw tables and goal values, token expiry.
         asset_checks=[quickbooks_freshness_checks, quickbooks_token_health_check],
         jobs=[quickbooks_sync_job, goals_refresh_job, quickbooks_health_checks_job],

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dagster import AssetCheckKey, AssetSelection, define_asset_job, in_process_executor
 
 from qb_pipeline.defs.keys import (
+    ALERTS_GROUP,
     CONNECTION_STATUS,
     GOAL_VALUES,
     GOALS_GROUP,
@@ -28,13 +29,14 @@ HEALTH_CHECKS_JOB = "quickbooks_health_checks"
 
 quickbooks_sync_job = define_asset_job(
     name=QUICKBOOKS_SYNC,
-    # The goals too: computed after the marts, before the serving copy is published.
-    selection=AssetSelection.groups(*SYNC_GROUPS, GOALS_GROUP),
+    # The goals too: computed after the marts, before the serving copy is published; then
+    # the alerts of what the published goal values show.
+    selection=AssetSelection.groups(*SYNC_GROUPS, GOALS_GROUP, ALERTS_GROUP),
     executor_def=in_process_executor,
     description=(
         "Import one organization's QuickBooks company (the partition): raw tables with dlt, "
         "then the staging models, the marts and the QuickBooks Goals, then publish the "
-        "serving copy for BI tools."
+        "serving copy for BI tools and send the goal alerts."
     ),
 )
 
@@ -42,11 +44,12 @@ quickbooks_sync_job = define_asset_job(
 # sensor does too, to flag goal values stale for an organization that can no longer sync.
 goals_refresh_job = define_asset_job(
     name=GOALS_REFRESH,
-    selection=AssetSelection.groups(GOALS_GROUP, SERVING_GROUP),
+    selection=AssetSelection.groups(GOALS_GROUP, SERVING_GROUP, ALERTS_GROUP),
     executor_def=in_process_executor,
     description=(
         "Compute one organization's QuickBooks Goals (the partition) from the imported data, "
-        "or flag them stale when it is disconnected, then publish the serving copy."
+        "or flag them stale when it is disconnected, then publish the serving copy and send "
+        "the goal alerts."
     ),
 )
 

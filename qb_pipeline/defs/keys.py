@@ -14,6 +14,8 @@ STAGING_GROUP = "quickbooks_staging"
 MARTS_GROUP = "marts"
 GOALS_GROUP = "goals"
 SERVING_GROUP = "serving"
+# Alerts (defs/alerts): after the serving copy, in every job that computes goals.
+ALERTS_GROUP = "alerts"
 # The groups of the QuickBooks import, in the order a sync materializes them.
 SYNC_GROUPS = (RAW_GROUP, STAGING_GROUP, MARTS_GROUP, SERVING_GROUP)
 
@@ -44,3 +46,5 @@ RAW_ACCOUNT = AssetKey(["qbo_raw", "account"])
 # The last model of a sync, written from the control DB: the connection as BI tools see it.
 CONNECTION_STATUS = AssetKey(["qbo", "connection_status"])
 SERVING_WAREHOUSE = AssetKey(["serving", "warehouse"])
+# The alert step: a digest of the goal changes a run published, sent to the subscribers.
+GOAL_ALERTS = AssetKey(["alerts", "goal_digest"])

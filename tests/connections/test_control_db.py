@@ -36,6 +36,12 @@ EXPECTED_TABLES = {
     "access_tokens",
     "sync_requests",
     "request_starts",
+    "webhook_endpoints",
+    "alert_subscriptions",
+    "alert_goal_states",
+    "alert_digests",
+    "alert_deliveries",
+    "alert_attempts",
     "schema_migrations",
 }
 # Every migration the package ships, in version order: a new QBP_HOME gets all of them.

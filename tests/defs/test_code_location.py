@@ -69,6 +69,11 @@ def test_staging_marts_and_serving_follow_the_raw_tables(graph):
         "marts/goal_value_history": "goals",
         "marts/goals": "goals",
         "serving/warehouse": "serving",
+        # After the serving copy: the goal alerts of what it published (defs/alerts).
+        "alerts/goal_digest": "alerts",
+    }
+    assert graph.get(AssetKey(["alerts", "goal_digest"])).parent_keys == {
+        AssetKey(["serving", "warehouse"])
     }
     parents = graph.get(AssetKey(["qbo", "pnl_monthly"])).parent_keys
     assert parents == {AssetKey(["qbo", "report_lines"]), AssetKey(["qbo", "accounts"])}
