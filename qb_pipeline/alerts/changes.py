@@ -5,10 +5,11 @@ the goals page and the materialization show, compute.LatestValue). The alert ste
 each goal's observation with the one it recorded last time (table alert_goal_states) and
 reports the fields that differ. Data in, data out: no database here.
 
-Watched now: `status` and `is_stale`. The pace status (marts.goal_values.pace_status, not
-computed yet) joins by adding "pace_status" to WATCHED_FIELDS once LatestValue carries it: a
-stored observation without the field reads as "not known", which records the field's first
-value without reporting a change, so the upgrade sends no burst of false alerts.
+Watched: `status`, `is_stale` and `pace_status` (the period in progress judged on its
+projection, marts.goal_values.pace_status; None for a period that is over). A stored
+observation without a field (one recorded before the field was watched) reads as "not
+known": the field's first value is recorded without reporting a change, so an upgrade sends
+no burst of false alerts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from datetime import date
 from typing import Any
 
 # Field of the observation -> how a change of it is named in digests.
-WATCHED_FIELDS: dict[str, str] = {"status": "status", "is_stale": "stale"}
+WATCHED_FIELDS: dict[str, str] = {
+    "status": "status",
+    "is_stale": "stale",
+    "pace_status": "pace_status",
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Change:
 
     goal_id: str
     goal_name: str
-    field: str  # "status", "stale" (later "pace_status")
+    field: str  # "status", "stale" or "pace_status"
     before: Any
     after: Any
     period_start: date | None

@@ -8,6 +8,7 @@ available when a goal points at something that is not.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import duckdb
 
@@ -133,10 +134,42 @@ def read_fiscal_year_start_month(
     return parse_month(rows[0][0]) if rows else None
 
 
+# marts.company.data_through is read on its own, not through the contract's relations: a
+# warehouse whose marts were built before the column existed still computes its goals (with
+# no pace) until its next sync rebuilds them.
+DATA_THROUGH_COLUMN_SQL = """
+SELECT count(*) > 0
+FROM information_schema.columns
+WHERE table_schema = 'marts' AND table_name = 'company' AND column_name = 'data_through'
+  AND table_catalog = coalesce($database, current_database())
+"""
+
+
+def read_data_through(
+    con: duckdb.DuckDBPyConnection,
+    org_id: str,
+    realm_id: str | None = None,
+    database: str | None = None,
+) -> date | None:
+    """The last day the company's imported reports cover (marts.company.data_through of the
+    connection's database, or of the attached `database`), when the warehouse holds it."""
+    (present,) = con.execute(DATA_THROUGH_COLUMN_SQL, {"database": database}).fetchone()
+    if not present:
+        return None
+    company = f'"{database}".marts.company' if database else "marts.company"
+    (through,) = con.execute(
+        f"SELECT max(CAST(data_through AS DATE)) FROM {company}"
+        " WHERE org_id = $org_id AND ($realm_id IS NULL OR realm_id = $realm_id)",
+        {"org_id": org_id, "realm_id": realm_id},
+    ).fetchone()
+    return through
+
+
 __all__ = [
     "AccountInfo",
     "Catalog",
     "load_catalog",
     "parse_month",
+    "read_data_through",
     "read_fiscal_year_start_month",
 ]

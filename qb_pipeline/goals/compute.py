@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
-from qb_pipeline.goals.catalog import read_fiscal_year_start_month
+from qb_pipeline.goals.catalog import read_data_through, read_fiscal_year_start_month
 from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.marts import existing_marts, relations
 from qb_pipeline.goals.periods import calendar_rows
@@ -67,6 +67,8 @@ class LatestValue:
     currency: str | None
     is_stale: bool
     stale_reason: str | None
+    projected: float | None = None  # pace, when the period is in progress
+    pace_status: str | None = None
 
 
 @dataclass
@@ -84,6 +86,13 @@ class ComputeResult:
     def status_counts(self) -> dict[str, int]:
         """How many goals are in each status in their latest period (every status listed)."""
         counts = Counter(value.status for value in self.latest.values())
+        return {status: counts.get(status, 0) for status in STATUSES}
+
+    @property
+    def pace_status_counts(self) -> dict[str, int]:
+        """How many goals are in each pace status, among those whose latest period is in
+        progress (every status listed)."""
+        counts = Counter(v.pace_status for v in self.latest.values() if v.pace_status)
         return {status: counts.get(status, 0) for status in STATUSES}
 
 
@@ -300,7 +309,8 @@ def _goal_query(
         con.register(name, table)
     try:
         sql = sql_text("compute_goal_values.sql").format(**marts)
-        yield GoalQuery(sql, scope, fiscal_year_start_month)
+        data_through = read_data_through(con, org_id, realm_id, database)
+        yield GoalQuery(sql, {**scope, "data_through": data_through}, fiscal_year_start_month)
     finally:
         for name in inputs:
             con.unregister(name)

@@ -22,11 +22,23 @@ FROM information_schema.tables
 WHERE table_schema = 'marts'
   AND table_name IN ('goal_values', 'goal_value_history', 'goals')
 """
+# The pace columns, and what a copy published before they existed reads instead of them.
+PACE_COLUMNS = {
+    "projected": "DOUBLE",
+    "projection_method": "VARCHAR",
+    "pace_status": "VARCHAR",
+    "pace_as_of": "DATE",
+}
+GOAL_VALUE_COLUMNS_SQL = """
+SELECT column_name
+FROM information_schema.columns
+WHERE table_schema = 'marts' AND table_name = 'goal_values'
+"""
 PERIODS_SQL = """
 SELECT
     period_start, period_end, actual, target, status, currency, is_stale, stale_reason,
-    stale_since, computed_at
-FROM marts.goal_values
+    stale_since, computed_at, projected, projection_method, pace_status, pace_as_of
+FROM {goal_values}
 WHERE org_id = $org_id
   AND ($realm_id IS NULL OR realm_id = $realm_id)
   AND goal_id = $goal_id
@@ -69,6 +81,11 @@ class PeriodValue:
     stale_reason: str | None
     stale_since: datetime | None
     computed_at: datetime
+    # Pace, for the period in progress only (goal_models/README.md, "Pace").
+    projected: float | None = None
+    projection_method: str | None = None
+    pace_status: str | None = None
+    pace_as_of: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +99,10 @@ class PeriodValue:
             "stale_reason": self.stale_reason,
             "stale_since": self.stale_since.isoformat() if self.stale_since else None,
             "computed_at": self.computed_at.isoformat(),
+            "projected": self.projected,
+            "projection_method": self.projection_method,
+            "pace_status": self.pace_status,
+            "pace_as_of": self.pace_as_of.isoformat() if self.pace_as_of else None,
         }
 
 
@@ -113,13 +134,22 @@ def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in con.execute(RELATIONS_SQL).fetchall()}
 
 
+def _goal_values_relation(con: duckdb.DuckDBPyConnection) -> str:
+    """marts.goal_values, with NULL pace columns when the copy was published before them."""
+    present = {row[0] for row in con.execute(GOAL_VALUE_COLUMNS_SQL).fetchall()}
+    missing = [f"CAST(NULL AS {t}) AS {c}" for c, t in PACE_COLUMNS.items() if c not in present]
+    if not missing:
+        return "marts.goal_values"
+    return f"(SELECT *, {', '.join(missing)} FROM marts.goal_values)"
+
+
 def latest(
     con: duckdb.DuckDBPyConnection, org: str, realm_id: str | None
 ) -> dict[str, LatestValue]:
     """Each goal's latest period with an actual (or its latest period when none has one)."""
     if "goal_values" not in _relations(con):
         return {}
-    return latest_values(con, org, realm_id, goal_values="marts.goal_values")
+    return latest_values(con, org, realm_id, goal_values=_goal_values_relation(con))
 
 
 def periods(
@@ -129,7 +159,8 @@ def periods(
     if "goal_values" not in _relations(con):
         return []
     params = {"org_id": org, "realm_id": realm_id, "goal_id": goal_id}
-    return [PeriodValue(*row) for row in con.execute(PERIODS_SQL, params).fetchall()]
+    query = PERIODS_SQL.format(goal_values=_goal_values_relation(con))
+    return [PeriodValue(*row) for row in con.execute(query, params).fetchall()]
 
 
 def history(

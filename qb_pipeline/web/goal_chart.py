@@ -4,7 +4,9 @@ No JavaScript: the page's Content-Security-Policy allows no scripts, and a serve
 chart needs none. Colours and dash patterns come from classes in static/app.css (inline
 `style` attributes would be blocked by the same policy). Every period gets exactly one
 point, coloured and titled by its status; a period without data sits on the baseline as a
-hollow point. The table under the chart carries the same figures for screen readers.
+hollow point. The period in progress also gets its projection: a dotted line from its actual
+to a hollow diamond coloured by its pace status. The table under the chart carries the same
+figures for screen readers.
 
 Any finite values draw: the axis is worked out in decimal arithmetic (`_Axis`), so values
 near the float limits (±1.8e308), tiny ones (5e-324), negative ones and all-equal ones give
@@ -15,7 +17,7 @@ A value that is not finite (inf, NaN, which nothing should store) is drawn as no
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -36,6 +38,8 @@ class ChartPoint:
     actual: float | None
     target: float | None
     status: str  # on_track, at_risk, off_track, no_target, no_data
+    projected: float | None = None  # the period in progress only
+    pace_status: str | None = None
 
 
 # Amounts this large or this small read better as 1.2e+20 than as 27 digits.
@@ -104,7 +108,7 @@ def _num(value: float) -> str:
 def actual_vs_target_svg(points: Sequence[ChartPoint], title: str) -> Markup:
     """The chart as an <svg> element, safe to put into a page as it is."""
     points = [_finite(p) for p in points]
-    values = [v for p in points for v in (p.actual, p.target) if v is not None]
+    values = [v for p in points for v in (p.actual, p.target, p.projected) if v is not None]
     axis = _Axis.over(values)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(points), 1)
@@ -165,9 +169,39 @@ def actual_vs_target_svg(points: Sequence[ChartPoint], title: str) -> Markup:
             f'<circle class="point status-{escape(status)}" cx="{_num(x(i))}" cy="{_num(cy)}" '
             f'r="5"><title>{escape(tip)}</title></circle>'
         )
+    parts += _projections(points, x, y)
     parts.append("</svg>")
     # Every value above went through escape(), so the whole is safe markup.
     return Markup("\n".join(parts))
+
+
+def _projections(
+    points: Sequence[ChartPoint],
+    x: Callable[[int], float],
+    y: Callable[[float | Decimal], float],
+) -> list[str]:
+    """The period in progress: a dotted line from its actual to its projection, a diamond."""
+    parts = []
+    for i, point in enumerate(points):
+        if point.projected is None or point.actual is None:
+            continue
+        cx, py = _num(x(i)), y(point.projected)
+        pace = point.pace_status or "no_target"
+        tip = (
+            f"{point.label}: projected {format_amount(point.projected)} by the period end, "
+            f"pace {pace.replace('_', ' ')}"
+        )
+        parts.append(
+            f'<line class="projection" x1="{cx}" x2="{cx}" y1="{_num(y(point.actual))}" '
+            f'y2="{_num(py)}"/>'
+        )
+        corners = ((0, -7), (7, 0), (0, 7), (-7, 0))
+        diamond = " ".join(f"{_num(x(i) + dx)},{_num(py + dy)}" for dx, dy in corners)
+        parts.append(
+            f'<polygon class="projected status-{escape(pace)}" points="{diamond}">'
+            f"<title>{escape(tip)}</title></polygon>"
+        )
+    return parts
 
 
 def _tick_label(value: Decimal, axis: _Axis) -> str:
@@ -188,7 +222,12 @@ def _keep_finite(value: float | None) -> float | None:
 def _finite(point: ChartPoint) -> ChartPoint:
     """The point with any value that is not a finite number taken as no value."""
     return ChartPoint(
-        point.label, _keep_finite(point.actual), _keep_finite(point.target), point.status
+        point.label,
+        _keep_finite(point.actual),
+        _keep_finite(point.target),
+        point.status,
+        _keep_finite(point.projected),
+        point.pace_status,
     )
 
 

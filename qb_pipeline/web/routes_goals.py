@@ -224,7 +224,12 @@ async def _goal_context(request: Request) -> dict[str, Any]:
     name = detail.goal.definition.name
     points = [
         ChartPoint(
-            goal_text.period_label(p.period_start, p.period_end), p.actual, p.target, p.status
+            goal_text.period_label(p.period_start, p.period_end),
+            p.actual,
+            p.target,
+            p.status,
+            p.projected,
+            p.pace_status,
         )
         for p in detail.periods
     ]

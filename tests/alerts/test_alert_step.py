@@ -34,8 +34,10 @@ def publish(path, realm_id: str, status: str) -> None:
         ensure_goal_tables(con)
         for goal in GOALS:
             con.execute(
-                "INSERT INTO goals.goal_values VALUES (?, ?, ?, ?, DATE '2026-11-01',"
-                " DATE '2026-11-30', 10.0, 20.0, ?, 'USD', false, NULL, NULL, ?)",
+                "INSERT INTO goals.goal_values (org_id, realm_id, goal_id, goal_name,"
+                " period_start, period_end, actual, target, status, currency, is_stale,"
+                " computed_at) VALUES (?, ?, ?, ?, DATE '2026-11-01', DATE '2026-11-30',"
+                " 10.0, 20.0, ?, 'USD', false, ?)",
                 [ORG, realm_id, goal.id, goal.name, status, datetime.now(UTC)],
             )
 

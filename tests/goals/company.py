@@ -151,8 +151,11 @@ def build_marts(
     realm: str = REALM,
     *,
     fiscal_year_start: str | None = "April",
+    data_through: date | None = None,
 ) -> None:
-    """Create the marts (if needed) and fill them with the company above."""
+    """Create the marts (if needed) and fill them with the company above; with
+    `data_through`, marts.company says the data runs through that day (August 2026 is then
+    the month in progress, with a pace)."""
     if "accounts" not in {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
     ).fetchall()}:  # fmt: skip
@@ -223,6 +226,12 @@ def build_marts(
             "(org_id VARCHAR, realm_id VARCHAR, fiscal_year_start_month VARCHAR)"
         )
         con.execute("INSERT INTO marts.company VALUES (?, ?, ?)", [org, realm, fiscal_year_start])
+    if data_through is not None:
+        con.execute("ALTER TABLE marts.company ADD COLUMN IF NOT EXISTS data_through DATE")
+        con.execute(
+            "UPDATE marts.company SET data_through = ? WHERE org_id = ? AND realm_id = ?",
+            [data_through, org, realm],
+        )
 
 
 def add_beta(con: duckdb.DuckDBPyConnection) -> None:

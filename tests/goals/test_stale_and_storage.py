@@ -16,6 +16,7 @@ MAY = date(2025, 5, 1)
 CONTRACT_COLUMNS = [
     "org_id", "realm_id", "goal_id", "goal_name", "period_start", "period_end", "actual",
     "target", "status", "currency", "is_stale", "stale_reason", "stale_since", "computed_at",
+    "projected", "projection_method", "pace_status", "pace_as_of",
 ]  # fmt: skip
 
 

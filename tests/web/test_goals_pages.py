@@ -62,7 +62,7 @@ def test_viewer_sees_every_goal_with_its_latest_value_target_and_status(goals_we
     assert page.status_code == 200
     assert row_text(page.text, "income-monthly") == (
         "> Monthly income income-monthly Profit and loss: Income line Aug 2026 2,170.00 "
-        "1,500.00 ✓ On track Current"
+        "1,500.00 ✓ On track ✓ On track Current"  # status, then pace (August is in progress)
     )
     assert f'href="{GOALS}/income-monthly"' in page.text
     assert f'href="{GOALS}/checking-balance"' in page.text
@@ -151,6 +151,23 @@ def test_goal_page_draws_one_point_per_period_and_lists_the_periods(goals_web):
     assert "Jul 2026 — 1,500.00 ○ No data" in table
 
 
+def test_goal_page_shows_the_pace_of_the_period_in_progress_only(goals_web):
+    page = goals_web.signed_in(VIEWER).get(f"{GOALS}/income-monthly")
+
+    # Data through 2026-08-10: 2170 so far, plus the rest (21 of 31 days) of August 2025's 1670.
+    svg = re.findall(r'<svg [^>]*class="chart".*?</svg>', page.text, flags=re.S)[0]
+    assert re.findall(r'<polygon class="projected status-([a-z_]+)"', svg) == ["on_track"]
+    assert "<title>Aug 2026: projected 3,301.29 by the period end, pace on track</title>" in svg
+    assert len(re.findall(r'<line class="projection"', svg)) == 1
+    table = text_of(page.text.split('id="periods"')[1].split("</table>")[0])
+    assert (
+        "Aug 2026 2,170.00 1,500.00 ✓ On track 3,301.29 ✓ On track Seasonal, as of 2026-08-10"
+        in (table)
+    )
+    assert "Jun 2026 1,770.00 1,500.00 ✓ On track — Jul 2026" in table  # no pace once over
+    assert "Projected (◇ coloured by pace)" in text_of(page.text)
+
+
 def test_goal_page_shows_the_definition_in_words_and_as_yaml_and_its_history(goals_web):
     text = text_of(goals_web.signed_in(VIEWER).get(f"{GOALS}/income-monthly").text)
 
@@ -201,7 +218,7 @@ def test_stale_values_show_the_flag_the_reason_and_since_when(goals_web, monkeyp
     client = goals_web.signed_in(VIEWER)
 
     listing = client.get(GOALS)
-    assert "Aug 2026 2,170.00 1,500.00 ✓ On track Stale: Disconnected" in row_text(
+    assert "Aug 2026 2,170.00 1,500.00 ✓ On track ✓ On track Stale: Disconnected" in row_text(
         listing.text, "income-monthly"
     )
     page = client.get(f"{GOALS}/income-monthly")

@@ -271,6 +271,7 @@ def goal_values_metadata(
         "goal/computed": MetadataValue.int(result.goals),
         "goal/not_computed": MetadataValue.json(skipped),
         "goal/status_counts": MetadataValue.json(result.status_counts),
+        "goal/pace_status_counts": MetadataValue.json(result.pace_status_counts),
         "goal/ids": MetadataValue.json({s.goal_id: s.state for s in stored}),
         "goal/is_stale": MetadataValue.bool(result.stale),
         "goal/realm_id": MetadataValue.text(realm_id or ""),
@@ -281,20 +282,22 @@ def goal_values_metadata(
 def goal_table(result: ComputeResult, stored: Sequence[StoredGoal], skipped: dict[str, str]) -> str:
     """The organization's goals and their latest values, as a Markdown table."""
     lines = [
-        "| goal | name | state | latest period | actual | target | status |",
-        "|---|---|---|---|---|---|---|",
+        "| goal | name | state | latest period | actual | target | status | projected | pace |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for goal in list(stored)[:TABLE_ROWS]:
         latest = result.latest.get(goal.goal_id)
         state = "not computed" if goal.goal_id in skipped else goal.state.replace("_", " ")
         if latest is None:
-            cells = ["", "", "", "no_data"]
+            cells = ["", "", "", "no_data", "", ""]
         else:
             cells = [
                 latest.period_start.isoformat(),
                 _amount(latest.actual),
                 _amount(latest.target),
                 latest.status + (" (stale)" if latest.is_stale else ""),
+                _amount(latest.projected),
+                latest.pace_status or "",
             ]
         name = goal.definition.name.replace("|", "\\|")
         lines.append(f"| `{goal.goal_id}` | {name} | {state} | " + " | ".join(cells) + " |")

@@ -6,7 +6,9 @@
 -- with its ratio coefficients), _goal_targets (per-period targets), _goal_line_parts
 -- (report lines as signed sums of leaf groups), _goal_calendar (fiscal periods and their
 -- windows, from periods.py). The placeholders in braces are the contract's marts, or empty
--- relations with their columns when a mart does not exist yet.
+-- relations with their columns when a mart does not exist yet. $data_through is the last day
+-- the imported reports cover (NULL when unknown): the period containing it is in progress,
+-- and gets a pace (goal_models/README.md, "Pace").
 WITH RECURSIVE
 
 accounts AS (
@@ -131,15 +133,18 @@ series_windows AS (
 
 -- Each series over each period's window: flows summed over the window, balances read at
 -- the last month holding data inside the period. A period without data of its own has
--- no data, whatever its window holds.
+-- no data, whatever its window holds. `own_value` is the period's own part of a flow (the
+-- whole of it for the window `period`), what a period in progress has done so far.
 series_periods AS (
     SELECT
         w.series_id, c.grain, c."window", c.period_start,
+        any_value(s.aggregation) AS aggregation,
         CASE
             WHEN any_value(s.aggregation) = 'period_end'
                 THEN arg_max(m.value, m.month) FILTER (WHERE m.month >= c.period_start)
             ELSE sum(m.value)
         END AS value,
+        sum(m.value) FILTER (WHERE m.month >= c.period_start) AS own_value,
         count(*) FILTER (WHERE m.month >= c.period_start) > 0 AS has_data
     FROM series_windows AS w
     JOIN _goal_series AS s ON s.series_id = w.series_id
@@ -147,6 +152,70 @@ series_periods AS (
     JOIN series_months AS m
       ON m.series_id = w.series_id AND m.month BETWEEN c.window_start AND c.period_end
     GROUP BY w.series_id, c.grain, c."window", c.period_start
+),
+
+-- Pace. The periods in progress on $data_through (it falls inside them, before their last
+-- day), with how many of their days have passed and are still to come. Every window ends
+-- with its period, so what is still to come is the same days for every window.
+pace_calendar AS (
+    SELECT
+        c.grain, c."window", c.period_start, c.period_end,
+        CAST(date_trunc('month', t.day) AS DATE) AS current_month,
+        datediff('day', c.period_start, t.day) + 1 AS elapsed_days,
+        datediff('day', t.day, c.period_end) AS remaining_days,
+        -- The share of the current month still to come.
+        datediff('day', t.day, last_day(t.day)) / day(last_day(t.day)) AS month_left,
+        datediff('month', CAST(date_trunc('month', t.day) AS DATE), c.period_end) + 1
+            AS rest_months
+    FROM _goal_calendar AS c
+    JOIN (SELECT CAST($data_through AS DATE) AS day) AS t
+      ON t.day >= c.period_start AND t.day < c.period_end
+),
+
+-- What the same days did a year earlier: the months after the current one in full, the
+-- current month for the share of it still to come. Only when every one of those months
+-- was imported (a month inside the imported span with no postings is 0, not missing).
+series_year_ago_rest AS (
+    SELECT
+        w.series_id, p.grain, p."window", p.period_start,
+        sum(
+            CASE
+                WHEN m.month = p.current_month - INTERVAL 12 MONTH THEN m.value * p.month_left
+                ELSE m.value
+            END
+        ) AS rest,
+        count(*) = any_value(p.rest_months) AS complete
+    FROM series_windows AS w
+    JOIN pace_calendar AS p ON p.grain = w.grain AND p."window" = w."window"
+    JOIN series_months AS m
+      ON m.series_id = w.series_id
+     AND m.month BETWEEN p.current_month - INTERVAL 12 MONTH
+                     AND p.period_end - INTERVAL 12 MONTH
+    GROUP BY w.series_id, p.grain, p."window", p.period_start
+),
+
+-- Each series' projected period-end value: a flow adds, to what it has so far, its rate per
+-- elapsed day of the period over the days to come (linear), or what last year's same days
+-- did (seasonal, when last year has them); a balance stands as it is.
+series_pace AS (
+    SELECT
+        sp.series_id, sp.grain, sp."window", sp.period_start,
+        sp.aggregation = 'period_end' AS is_balance,
+        CASE
+            WHEN sp.aggregation = 'period_end' THEN sp.value
+            ELSE sp.value + coalesce(sp.own_value, 0) * p.remaining_days / p.elapsed_days
+        END AS linear,
+        CASE
+            WHEN sp.aggregation = 'period_end' THEN sp.value
+            WHEN ya.complete THEN sp.value + ya.rest
+        END AS seasonal
+    FROM series_periods AS sp
+    JOIN pace_calendar AS p
+      ON p.grain = sp.grain AND p."window" = sp."window" AND p.period_start = sp.period_start
+    LEFT JOIN series_year_ago_rest AS ya
+      ON ya.series_id = sp.series_id AND ya.grain = sp.grain AND ya."window" = sp."window"
+     AND ya.period_start = sp.period_start
+    WHERE sp.has_data
 ),
 
 -- The periods each goal reports: those overlapping the imported data, and any later one
@@ -168,26 +237,54 @@ goal_parts AS (
         p.goal_key, p.period_start,
         count(sp.series_id) = count(*) AS has_data,
         sum(i.num_coef * sp.value) AS numerator,
-        sum(i.den_coef * sp.value) AS denominator
+        sum(i.den_coef * sp.value) AS denominator,
+        -- Pace: projected like the actual, from the items' projections. Seasonal only when
+        -- every item has last year's days; a goal of balances only is not projected.
+        count(pc.series_id) = count(*) AS has_pace,
+        count(pc.seasonal) = count(*) AS has_seasonal,
+        bool_and(pc.is_balance) AS balances_only,
+        sum(i.num_coef * pc.linear) AS linear_numerator,
+        sum(i.den_coef * pc.linear) AS linear_denominator,
+        sum(i.num_coef * pc.seasonal) AS seasonal_numerator,
+        sum(i.den_coef * pc.seasonal) AS seasonal_denominator
     FROM goal_periods AS p
     JOIN _goal_items AS i ON i.goal_key = p.goal_key
     LEFT JOIN series_periods AS sp
       ON sp.series_id = i.series_id AND sp.grain = p.grain AND sp."window" = p."window"
      AND sp.period_start = p.period_start AND sp.has_data
+    LEFT JOIN series_pace AS pc
+      ON pc.series_id = i.series_id AND pc.grain = p.grain AND pc."window" = p."window"
+     AND pc.period_start = p.period_start
     GROUP BY p.goal_key, p.period_start
 ),
 
--- No data, or a zero denominator, gives no actual (status no_data).
+-- No data, or a zero denominator, gives no actual (status no_data), and no projection.
 goal_actuals AS (
     SELECT
         p.*,
         CASE
             WHEN g.has_data AND g.denominator + d.den_const <> 0
                 THEN (g.numerator + d.num_const) / (g.denominator + d.den_const)
-        END AS actual
+        END AS actual,
+        pc.period_start IS NOT NULL AS in_progress,
+        CASE
+            WHEN pc.period_start IS NULL OR NOT g.has_pace THEN NULL
+            WHEN g.balances_only THEN 'balance'
+            WHEN g.has_seasonal THEN 'seasonal'
+            ELSE 'linear'
+        END AS projection_method,
+        CASE
+            WHEN pc.period_start IS NULL OR NOT g.has_pace OR NOT g.has_data THEN NULL
+            WHEN g.has_seasonal AND g.seasonal_denominator + d.den_const <> 0
+                THEN (g.seasonal_numerator + d.num_const) / (g.seasonal_denominator + d.den_const)
+            WHEN NOT g.has_seasonal AND g.linear_denominator + d.den_const <> 0
+                THEN (g.linear_numerator + d.num_const) / (g.linear_denominator + d.den_const)
+        END AS projected
     FROM goal_periods AS p
     JOIN goal_parts AS g ON g.goal_key = p.goal_key AND g.period_start = p.period_start
     JOIN _goal_defs AS d ON d.goal_key = p.goal_key
+    LEFT JOIN pace_calendar AS pc
+      ON pc.grain = p.grain AND pc."window" = p."window" AND pc.period_start = p.period_start
 ),
 
 -- The actuals growth targets start from, for the goals that have such targets only.
@@ -265,7 +362,8 @@ budget_targets AS (
 -- Growth adds rate_pct of |base| per period, so a negative base also moves up.
 computed_targets AS (
     SELECT
-        a.goal_key, a.period_start, a.period_end, a.actual,
+        a.goal_key, a.period_start, a.period_end, a.actual, a.in_progress, a.projected,
+        a.projection_method,
         CASE d.target_kind
             WHEN 'value' THEN d.target_value
             WHEN 'per_period' THEN a.period_target
@@ -303,7 +401,7 @@ computed_targets AS (
 -- and then on to an overflow (power() answers inf) that must never be stored.
 goal_targets AS (
     SELECT
-        goal_key, period_start, period_end, actual,
+        goal_key, period_start, period_end, actual, in_progress, projected, projection_method,
         CASE WHEN abs(target) <= 1e15 THEN target END AS target
     FROM computed_targets
 ),
@@ -319,11 +417,50 @@ goal_bounds AS (
         coalesce(d.band_high, t.target + abs(t.target) * d.tolerance_pct / 100) AS high
     FROM goal_targets AS t
     JOIN _goal_defs AS d ON d.goal_key = t.goal_key
-)
+),
 
 -- Status rules (goal_models/README.md): the at-risk margin is at_risk_pct of |target|
--- (or of |band edge|), so negative targets work the same way as positive ones. A ratio
--- (a formula dividing by an item) has no currency; every other value is an amount.
+-- (or of |band edge|), so negative targets work the same way as positive ones. The same
+-- rules judge the actual (status) and, for a period in progress, the projected period-end
+-- value (pace_status): judging the projection against the whole target is judging what was
+-- done so far against the target pro-rated to the elapsed part, in the projection's shape.
+judged AS (
+    SELECT
+        b.goal_key, b.period_start, j.kind,
+        CASE
+            WHEN j.value IS NULL THEN 'no_data'
+            WHEN b.shown_target IS NULL THEN 'no_target'
+            WHEN b.direction = 'increase' THEN
+                CASE
+                    WHEN j.value >= b.target THEN 'on_track'
+                    WHEN j.value >= b.target - abs(b.target) * b.at_risk_pct / 100 THEN 'at_risk'
+                    ELSE 'off_track'
+                END
+            WHEN b.direction = 'decrease' THEN
+                CASE
+                    WHEN j.value <= b.target THEN 'on_track'
+                    WHEN j.value <= b.target + abs(b.target) * b.at_risk_pct / 100 THEN 'at_risk'
+                    ELSE 'off_track'
+                END
+            ELSE  -- maintain
+                CASE
+                    WHEN j.value BETWEEN b.low AND b.high THEN 'on_track'
+                    WHEN j.value < b.low AND j.value >= b.low - abs(b.low) * b.at_risk_pct / 100
+                        THEN 'at_risk'
+                    WHEN j.value > b.high AND j.value <= b.high + abs(b.high) * b.at_risk_pct / 100
+                        THEN 'at_risk'
+                    ELSE 'off_track'
+                END
+        END AS status
+    FROM goal_bounds AS b
+    CROSS JOIN LATERAL (
+        SELECT 'actual' AS kind, b.actual AS value
+        UNION ALL
+        SELECT 'pace', b.projected WHERE b.in_progress
+    ) AS j
+)
+
+-- A ratio (a formula dividing by an item) has no currency; every other value is an amount.
 SELECT
     $org_id AS org_id,
     $realm_id AS realm_id,
@@ -333,34 +470,18 @@ SELECT
     b.period_end,
     b.actual,
     b.shown_target AS target,
-    CASE
-        WHEN b.actual IS NULL THEN 'no_data'
-        WHEN b.shown_target IS NULL THEN 'no_target'
-        WHEN b.direction = 'increase' THEN
-            CASE
-                WHEN b.actual >= b.target THEN 'on_track'
-                WHEN b.actual >= b.target - abs(b.target) * b.at_risk_pct / 100 THEN 'at_risk'
-                ELSE 'off_track'
-            END
-        WHEN b.direction = 'decrease' THEN
-            CASE
-                WHEN b.actual <= b.target THEN 'on_track'
-                WHEN b.actual <= b.target + abs(b.target) * b.at_risk_pct / 100 THEN 'at_risk'
-                ELSE 'off_track'
-            END
-        ELSE  -- maintain
-            CASE
-                WHEN b.actual BETWEEN b.low AND b.high THEN 'on_track'
-                WHEN b.actual < b.low AND b.actual >= b.low - abs(b.low) * b.at_risk_pct / 100
-                    THEN 'at_risk'
-                WHEN b.actual > b.high AND b.actual <= b.high + abs(b.high) * b.at_risk_pct / 100
-                    THEN 'at_risk'
-                ELSE 'off_track'
-            END
-    END AS status,
+    s.status,
     CASE WHEN b.is_ratio THEN NULL ELSE (SELECT currency FROM home_currency) END AS currency,
     false AS is_stale,
     CAST(NULL AS VARCHAR) AS stale_reason,
     CAST(NULL AS TIMESTAMPTZ) AS stale_since,
-    CAST($computed_at AS TIMESTAMPTZ) AS computed_at
+    CAST($computed_at AS TIMESTAMPTZ) AS computed_at,
+    CAST(b.projected AS DOUBLE) AS projected,
+    b.projection_method,
+    ps.status AS pace_status,
+    CASE WHEN b.in_progress THEN CAST($data_through AS DATE) END AS pace_as_of
 FROM goal_bounds AS b
+JOIN judged AS s ON s.goal_key = b.goal_key AND s.period_start = b.period_start
+ AND s.kind = 'actual'
+LEFT JOIN judged AS ps ON ps.goal_key = b.goal_key AND ps.period_start = b.period_start
+ AND ps.kind = 'pace'

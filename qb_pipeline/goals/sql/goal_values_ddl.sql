@@ -18,11 +18,19 @@ CREATE TABLE IF NOT EXISTS goals.goal_values (
     is_stale     BOOLEAN     NOT NULL,
     stale_reason VARCHAR,
     stale_since  TIMESTAMPTZ,
-    computed_at  TIMESTAMPTZ NOT NULL
+    computed_at  TIMESTAMPTZ NOT NULL,
+    projected    DOUBLE PRECISION,  -- pace: the period in progress only
+    projection_method VARCHAR,      -- linear, seasonal or balance
+    pace_status  VARCHAR,
+    pace_as_of   DATE
 );
--- Warehouses made before goals carried their company and currency.
+-- Warehouses made before goals carried their company and currency, and their pace.
 ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS realm_id VARCHAR;
 ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS currency VARCHAR;
+ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS projected DOUBLE PRECISION;
+ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS projection_method VARCHAR;
+ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS pace_status VARCHAR;
+ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS pace_as_of DATE;
 
 CREATE TABLE IF NOT EXISTS goals.goal_value_history (
     org_id       VARCHAR     NOT NULL,
@@ -77,7 +85,11 @@ SELECT
     is_stale,
     stale_reason,
     stale_since,
-    computed_at
+    computed_at,
+    projected,
+    projection_method,
+    pace_status,
+    pace_as_of
 FROM goals.goal_values;
 
 CREATE OR REPLACE VIEW marts.goal_value_history AS
@@ -134,6 +146,10 @@ COMMENT ON COLUMN marts.goal_values.is_stale IS 'True when the organization cann
 COMMENT ON COLUMN marts.goal_values.stale_reason IS 'Why the values are stale: disconnected or reauthorization_required.';
 COMMENT ON COLUMN marts.goal_values.stale_since IS 'When the values went stale (the first time), UTC.';
 COMMENT ON COLUMN marts.goal_values.computed_at IS 'When the values were computed, UTC.';
+COMMENT ON COLUMN marts.goal_values.projected IS 'For the period in progress on pace_as_of: the projected value at the period''s end (projection_method says how); NULL for other periods.';
+COMMENT ON COLUMN marts.goal_values.projection_method IS 'seasonal (what the rest of the period did a year earlier is added), linear (the rate per elapsed day continues) or balance (a balance is not projected: it stands as it is); NULL outside the period in progress.';
+COMMENT ON COLUMN marts.goal_values.pace_status IS 'For the period in progress: the status of the projection against the whole target, which is the status of the actual so far against the target pro-rated to the elapsed part (on_track, at_risk, off_track, no_target or no_data); NULL for other periods.';
+COMMENT ON COLUMN marts.goal_values.pace_as_of IS 'The last day the imported data covers, from which the pace counts (the day of the last sync, as QuickBooks dated its reports); NULL outside the period in progress.';
 
 COMMENT ON VIEW marts.goal_value_history IS 'What each goal period''s figures were as of each computation that changed them, appended and never rewritten: the latest row of a period at or before a moment is its value then. One row per (org_id, realm_id, goal_id, period_start, as_of).';
 COMMENT ON COLUMN marts.goal_value_history.org_id IS 'Organization (tenant) slug.';

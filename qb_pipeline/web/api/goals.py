@@ -74,6 +74,8 @@ def _view(goal: Any, latest: Any, computed_version: int | None) -> dict[str, Any
             "currency": latest.currency,
             "is_stale": latest.is_stale,
             "stale_reason": latest.stale_reason,
+            "projected": latest.projected,
+            "pace_status": latest.pace_status,
         }
         if latest is not None
         else None

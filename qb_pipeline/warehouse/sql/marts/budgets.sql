@@ -32,7 +32,7 @@ SELECT
     realm_id,
     budget_id,
     budget_name,
-    CAST(EXTRACT(YEAR FROM end_date) AS INTEGER) AS fiscal_year,
+    fiscal_year,
     start_date,
     end_date,
     budget_type,

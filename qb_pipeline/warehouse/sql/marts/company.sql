@@ -9,6 +9,8 @@
 -- column fiscal_year_start_month: First month of the fiscal year, 1 (January) to 12.
 -- column home_currency: Currency code every report amount is in.
 -- column multi_currency_enabled: Whether the company uses several currencies.
+-- column data_through: The last day the imported reports cover (the company's date at the
+--   last sync); goals count the pace of the period in progress from it.
 SELECT
     org_id,
     realm_id,
@@ -16,5 +18,6 @@ SELECT
     country,
     fiscal_year_start_month,
     home_currency,
-    multi_currency_enabled
+    multi_currency_enabled,
+    data_through
 FROM qbo.company

@@ -16,6 +16,7 @@
 -- column entry_type: BudgetEntryType: Monthly, Quarterly or Annually.
 -- column start_date: Budget.StartDate, the first day of the fiscal year it covers.
 -- column end_date: Budget.EndDate, its last day.
+-- column fiscal_year: The fiscal year it covers, named after the year it ends in (FY2026).
 -- column active: False for a budget made inactive in QuickBooks.
 -- column line_index: Position of the line in the budget's BudgetDetail.
 -- column month: First day of the month.
@@ -69,6 +70,8 @@ SELECT
     l.entry_type,
     l.start_date,
     l.end_date,
+    -- Here, not in the mart: marts stay in the SQL every engine runs (SQLite has no EXTRACT).
+    CAST(EXTRACT(YEAR FROM l.end_date) AS INTEGER) AS fiscal_year,
     l.active,
     l.line_index,
     CAST(l.budget_date + o.shift AS DATE) AS month,
