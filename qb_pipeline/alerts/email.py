@@ -37,7 +37,8 @@ def message(
         *(f"- {c.describe()}" + _figures(c) for c in changes),
         "",
         "You get this because you subscribed to these goals' alerts in qb-goals.",
-        f"Manage your subscriptions: qb-pipeline alerts list --org {org_slug} --as {to}",
+        f"Manage your subscriptions on the Alerts page of qb-goals (/orgs/{org_slug}/alerts) or "
+        f"with: qb-pipeline alerts list --org {org_slug} --as {to}",
     ]
     mail = EmailMessage()
     mail["From"] = sender
