@@ -97,12 +97,14 @@ async def _page_context(request: Request, membership: Membership) -> dict[str, A
     }
 
 
-async def _page(request: Request, status: int = 200, **extra: Any) -> tuple[Membership, Response]:
+async def _page(request: Request, status: int = 200, **extra: Any) -> Response:
+    """The alerts page; `extra` is what the answer to a form adds (an error, the values
+    typed, a new endpoint's secret)."""
     email, slug = signed_in_email(request), request.path_params["slug"]
     membership = await member_of(request, email, slug)
     context = await _page_context(request, membership)
     context.update(extra)
-    return membership, render(request, "alerts.html", context, status=status)
+    return render(request, "alerts.html", context, status=status)
 
 
 def _sentence(error: Exception) -> str:
@@ -118,7 +120,7 @@ async def alerts_home(request: Request) -> Response:
 
 
 async def alerts_page(request: Request) -> Response:
-    return (await _page(request))[1]
+    return await _page(request)
 
 
 async def deliveries_page(request: Request) -> Response:
@@ -162,9 +164,8 @@ async def subscribe(request: Request) -> Response:
         made = await alert_call(request, "subscribe", email, slug, goal or None, channel, endpoint)
     except REFUSED as error:
         submitted = {"goal": goal, "deliver_to": deliver_to}
-        return (
-            await _page(request, 400, subscribe_error=_sentence(error), subscribe_form=submitted)
-        )[1]
+        message = _sentence(error)
+        return await _page(request, 400, subscribe_error=message, subscribe_form=submitted)
     what = "every goal" if made.all_goals else f"goal {made.goal_id}"
     how = "by email" if made.channel == "email" else f"by webhook {made.endpoint_name}"
     flash(request, "success", f"Subscribed to alerts of {what} {how}.")
@@ -179,7 +180,7 @@ async def unsubscribe(request: Request) -> Response:
     try:
         ended = await alert_call(request, "unsubscribe", email, slug, subscription_id)
     except NotFound as error:
-        return (await _page(request, 404, subscriptions_error=_sentence(error)))[1]
+        return await _page(request, 404, subscriptions_error=_sentence(error))
     what = "every goal" if ended.all_goals else f"goal {ended.goal_id}"
     flash(request, "success", f"Unsubscribed from alerts of {what} ({ended.channel}).")
     return see_other(alerts_url(slug))
@@ -207,12 +208,10 @@ async def add_endpoint(request: Request) -> Response:
         added = await alert_call(request, "add_endpoint", email, slug, name, url)
     except REFUSED as error:
         submitted = {"name": name, "url": _shown_url(url)}
-        return (
-            await _page(request, 400, endpoint_error=_sentence(error), endpoint_form=submitted)
-        )[1]
+        return await _page(request, 400, endpoint_error=_sentence(error), endpoint_form=submitted)
     log.info("alerts: webhook endpoint %s added in %s by %s", added.endpoint.name, slug, email)
     # Answered here, not after a redirect: this page is the one place the secret is shown.
-    return (await _page(request, new_endpoint=added))[1]
+    return await _page(request, new_endpoint=added)
 
 
 async def remove_endpoint(request: Request) -> Response:
@@ -222,7 +221,7 @@ async def remove_endpoint(request: Request) -> Response:
     try:
         removed = await alert_call(request, "remove_endpoint", email, slug, name)
     except NotFound as error:
-        return (await _page(request, 404, endpoint_error=_sentence(error)))[1]
+        return await _page(request, 404, endpoint_error=_sentence(error))
     flash(
         request,
         "success",

@@ -4,6 +4,7 @@ signing secret shown once, on the answer to the form) and read the delivery log.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 
@@ -55,6 +56,14 @@ def test_the_navigation_leads_to_the_alerts_page_of_the_first_organization(alert
     )
     assert f'action="{PAGE}/endpoints"' not in page.text
     assert f"{PAGE}/deliveries" not in page.text
+
+
+def test_headings_are_in_order(alerts_web):
+    admin = alerts_web.signed_in(ADMIN)
+    for path in (PAGE, f"{PAGE}/deliveries"):
+        levels = [int(level) for level in re.findall(r"<h([1-6])", admin.get(path).text)]
+        assert levels[0] == 1
+        assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), path
 
 
 def test_a_member_subscribes_and_unsubscribes_themselves(alerts_web):
@@ -156,6 +165,7 @@ def test_an_admin_adds_an_endpoint_and_sees_its_secret_once(alerts_web):
     secret = secret.group(1)
     assert secret.startswith("whsec_")
     assert "shown only on this page, never again" in text_of(answer.text)
+    assert answer.headers["cache-control"] == "no-store"  # not kept by the browser's cache
     assert "secret" not in (answer.headers.get("set-cookie") or "").lower()
     assert secret not in (answer.headers.get("set-cookie") or "")
     # Never again: not on the page, not in another member's page, not in the log page.
