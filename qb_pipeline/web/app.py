@@ -1,4 +1,5 @@
-"""The web app: sign-in, the Integrations area, the goals pages and the JSON API (/api/v1).
+"""The web app: sign-in, the Integrations area, the goals pages, goal alerts and the JSON API
+(/api/v1).
 
 Pages are server-rendered and work without JavaScript; one small static script
 (static/live.js, allowed by the CSP's 'self') refreshes the parts of a page that change while
@@ -26,7 +27,7 @@ from qb_pipeline.connections.errors import (
     PermissionDenied,
 )
 from qb_pipeline.connections.service import IntegrationService
-from qb_pipeline.web import api, auth, routes_goals, routes_integrations
+from qb_pipeline.web import api, auth, routes_alerts, routes_goals, routes_integrations
 from qb_pipeline.web.access_log import AccessLogAndHeaders, content_security_policy
 from qb_pipeline.web.api.errors import error_response
 from qb_pipeline.web.body_limit import BodyLimit
@@ -108,6 +109,7 @@ def create_app(settings: Settings, service: IntegrationService | None = None) ->
         *auth.routes(),
         *routes_integrations.routes(),
         *routes_goals.routes(),
+        *routes_alerts.routes(),
         *api.routes(),
         Mount(
             "/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"

@@ -1,9 +1,12 @@
-"""Real receivers on loopback: a tiny SMTP server (asyncio, in a thread) and an HTTP webhook
-receiver (http.server, in a thread) that can answer 500 first."""
+"""Real receivers on loopback: a tiny SMTP server (asyncio, in a thread; STARTTLS and AUTH
+PLAIN/LOGIN when asked) and an HTTP webhook receiver (http.server, in a thread) that can
+answer 500 first."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import ssl
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -12,11 +15,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class SmtpReceiver:
-    """Accepts every message (EHLO/HELO, MAIL, RCPT, DATA, QUIT) and keeps it."""
+    """Accepts every message (EHLO/HELO, MAIL, RCPT, DATA, QUIT) and keeps it.
 
-    def __init__(self) -> None:
+    With `tls` (a server-side SSLContext) it offers STARTTLS; with `logins` (user ->
+    password) it offers AUTH (`mechanisms`) only once the session is encrypted, as real
+    submission servers do, refuses AUTH in clear text and MAIL before a login. Every
+    session's commands are kept, split into those read before and after the upgrade."""
+
+    def __init__(
+        self,
+        tls: ssl.SSLContext | None = None,
+        logins: dict[str, str] | None = None,
+        mechanisms: tuple[str, ...] = ("PLAIN", "LOGIN"),
+    ) -> None:
         self.messages: list[Message] = []
+        self.sessions: list[SmtpSession] = []
         self.received = threading.Condition()
+        self._tls, self._logins, self._mechanisms = tls, logins, mechanisms
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
@@ -32,12 +47,36 @@ class SmtpReceiver:
         ready.set()
         self._loop.run_forever()
 
+    def _ehlo(self, session: SmtpSession) -> bytes:
+        lines = ["test"]
+        if self._tls is not None and not session.tls:
+            lines.append("STARTTLS")
+        if self._logins is not None and session.tls:
+            lines.append("AUTH " + " ".join(self._mechanisms))
+        head = [f"250-{line}" for line in lines[:-1]]
+        return ("\r\n".join([*head, f"250 {lines[-1]}"]) + "\r\n").encode("ascii")
+
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = SmtpSession()
+        with self.received:
+            self.sessions.append(session)
         writer.write(b"220 test ESMTP\r\n")
         while line := await reader.readline():
-            verb = line.decode("ascii", "replace").strip().split(" ")[0].upper()
+            text = line.decode("ascii", "replace").rstrip("\r\n")
+            (session.after_tls if session.tls else session.before_tls).append(text)
+            verb = text.strip().split(" ")[0].upper()
             if verb in ("EHLO", "HELO"):
-                writer.write(b"250 test\r\n")
+                writer.write(self._ehlo(session))
+            elif verb == "STARTTLS" and self._tls is not None and not session.tls:
+                writer.write(b"220 2.0.0 ready to start TLS\r\n")
+                await writer.drain()
+                await writer.start_tls(self._tls)
+                session.tls = True
+                continue
+            elif verb == "AUTH":
+                writer.write(await self._auth(session, text, reader, writer))
+            elif verb == "MAIL" and self._logins is not None and session.user is None:
+                writer.write(b"530 5.7.0 Authentication required\r\n")
             elif verb == "DATA":
                 writer.write(b"354 go on\r\n")
                 await writer.drain()
@@ -57,10 +96,54 @@ class SmtpReceiver:
             await writer.drain()
         writer.close()
 
+    async def _auth(
+        self,
+        session: SmtpSession,
+        command: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bytes:
+        if self._logins is None or not session.tls:
+            return b"530 5.7.0 Must issue a STARTTLS command first\r\n"
+        words = command.split(" ")
+        mechanism = words[1].upper() if len(words) > 1 else ""
+        if mechanism not in self._mechanisms:
+            return b"504 5.5.4 Unrecognized authentication type\r\n"
+
+        async def answer(challenge: bytes) -> str:
+            writer.write(b"334 " + base64.b64encode(challenge) + b"\r\n")
+            await writer.drain()
+            return (await reader.readline()).decode("ascii").strip()
+
+        initial = words[2] if len(words) > 2 else await answer(b"")
+        if mechanism == "PLAIN":
+            _, user, password = base64.b64decode(initial).decode().split("\0")
+        else:  # LOGIN: the user name, then the password, each asked for
+            user = base64.b64decode(initial).decode()
+            password = base64.b64decode(await answer(b"Password:")).decode()
+        session.mechanism = mechanism
+        if self._logins.get(user) != password:
+            session.refused_user = user
+            return b"535 5.7.8 Authentication credentials invalid\r\n"
+        session.user = user
+        return b"235 2.7.0 Authentication successful\r\n"
+
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._server.close)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+
+@dataclass
+class SmtpSession:
+    """One client connection as the server saw it."""
+
+    tls: bool = False
+    user: str | None = None  # who logged in
+    refused_user: str | None = None
+    mechanism: str | None = None
+    before_tls: list[str] = field(default_factory=list)  # the commands read in clear text
+    after_tls: list[str] = field(default_factory=list)
 
 
 @dataclass
