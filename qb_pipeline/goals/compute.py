@@ -67,6 +67,7 @@ class LatestValue:
     currency: str | None
     is_stale: bool
     stale_reason: str | None
+    target_source: str | None = None  # fixed, per_period, growth, band, budget:<name>
 
 
 @dataclass
@@ -244,10 +245,14 @@ def latest_values(
     realm_id: str | None = None,
     *,
     goal_values: str = "goals.goal_values",
+    target_source: str = "target_source",
 ) -> dict[str, LatestValue]:
     """Each goal's latest period with an actual, as stored (`goal_values`: the relation to
-    read, e.g. marts.goal_values of a serving copy)."""
-    query = sql_text("latest_goal_values.sql").format(goal_values=goal_values)
+    read, e.g. marts.goal_values of a serving copy; `target_source`: the column's expression,
+    `NULL` for a copy published before the column existed)."""
+    query = sql_text("latest_goal_values.sql").format(
+        goal_values=goal_values, target_source=target_source
+    )
     rows = con.execute(query, {"org_id": org_id, "realm_id": realm_id}).fetchall()
     return {row[0]: LatestValue(*row) for row in rows}
 

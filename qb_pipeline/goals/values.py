@@ -22,10 +22,16 @@ FROM information_schema.tables
 WHERE table_schema = 'marts'
   AND table_name IN ('goal_values', 'goal_value_history', 'goals')
 """
+# A copy published before goal values had a target source has no such column: NULL then.
+TARGET_SOURCE_SQL = """
+SELECT count(*)
+FROM information_schema.columns
+WHERE table_schema = 'marts' AND table_name = 'goal_values' AND column_name = 'target_source'
+"""
 PERIODS_SQL = """
 SELECT
     period_start, period_end, actual, target, status, currency, is_stale, stale_reason,
-    stale_since, computed_at
+    stale_since, computed_at, {target_source}
 FROM marts.goal_values
 WHERE org_id = $org_id
   AND ($realm_id IS NULL OR realm_id = $realm_id)
@@ -69,6 +75,7 @@ class PeriodValue:
     stale_reason: str | None
     stale_since: datetime | None
     computed_at: datetime
+    target_source: str | None = None  # fixed, per_period, growth, band, budget:<name>
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +83,7 @@ class PeriodValue:
             "period_end": self.period_end.isoformat(),
             "actual": self.actual,
             "target": self.target,
+            "target_source": self.target_source,
             "status": self.status,
             "currency": self.currency,
             "is_stale": self.is_stale,
@@ -113,13 +121,20 @@ def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in con.execute(RELATIONS_SQL).fetchall()}
 
 
+def _target_source(con: duckdb.DuckDBPyConnection) -> str:
+    (found,) = con.execute(TARGET_SOURCE_SQL).fetchone()
+    return "target_source" if found else "CAST(NULL AS VARCHAR)"
+
+
 def latest(
     con: duckdb.DuckDBPyConnection, org: str, realm_id: str | None
 ) -> dict[str, LatestValue]:
     """Each goal's latest period with an actual (or its latest period when none has one)."""
     if "goal_values" not in _relations(con):
         return {}
-    return latest_values(con, org, realm_id, goal_values="marts.goal_values")
+    return latest_values(
+        con, org, realm_id, goal_values="marts.goal_values", target_source=_target_source(con)
+    )
 
 
 def periods(
@@ -129,7 +144,8 @@ def periods(
     if "goal_values" not in _relations(con):
         return []
     params = {"org_id": org, "realm_id": realm_id, "goal_id": goal_id}
-    return [PeriodValue(*row) for row in con.execute(PERIODS_SQL, params).fetchall()]
+    query = PERIODS_SQL.format(target_source=_target_source(con))
+    return [PeriodValue(*row) for row in con.execute(query, params).fetchall()]
 
 
 def history(

@@ -40,7 +40,8 @@ def test_the_bi_view_has_the_contract_columns(con):
         "SELECT org_id, goal_id, goal_name, period_start, period_end FROM marts.goal_values "
         "ORDER BY period_start LIMIT 1"
     ).fetchall()
-    assert columns == CONTRACT_COLUMNS
+    # The contract's columns first, then the one added since (docs/decisions.md).
+    assert columns == [*CONTRACT_COLUMNS, "target_source"]
     assert first == [(ORG, "g", "Product sales", date(2025, 4, 1), date(2025, 4, 30))]
 
 

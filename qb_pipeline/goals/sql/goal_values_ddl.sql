@@ -18,11 +18,13 @@ CREATE TABLE IF NOT EXISTS goals.goal_values (
     is_stale     BOOLEAN     NOT NULL,
     stale_reason VARCHAR,
     stale_since  TIMESTAMPTZ,
-    computed_at  TIMESTAMPTZ NOT NULL
+    computed_at  TIMESTAMPTZ NOT NULL,
+    target_source VARCHAR   -- fixed, per_period, growth, band, budget:<name>; NULL: no target
 );
--- Warehouses made before goals carried their company and currency.
+-- Warehouses made before goals carried their company, currency and target source.
 ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS realm_id VARCHAR;
 ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS currency VARCHAR;
+ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS target_source VARCHAR;
 
 CREATE TABLE IF NOT EXISTS goals.goal_value_history (
     org_id       VARCHAR     NOT NULL,
@@ -77,7 +79,9 @@ SELECT
     is_stale,
     stale_reason,
     stale_since,
-    computed_at
+    computed_at,
+    -- Last, so that Postgres can replace a view made before it (columns only at the end).
+    target_source
 FROM goals.goal_values;
 
 CREATE OR REPLACE VIEW marts.goal_value_history AS
@@ -134,6 +138,7 @@ COMMENT ON COLUMN marts.goal_values.is_stale IS 'True when the organization cann
 COMMENT ON COLUMN marts.goal_values.stale_reason IS 'Why the values are stale: disconnected or reauthorization_required.';
 COMMENT ON COLUMN marts.goal_values.stale_since IS 'When the values went stale (the first time), UTC.';
 COMMENT ON COLUMN marts.goal_values.computed_at IS 'When the values were computed, UTC.';
+COMMENT ON COLUMN marts.goal_values.target_source IS 'Where the goal''s targets come from, the same in every period of the goal: fixed (one value), per_period, growth, band (a maintain band), or budget:<name> (a QuickBooks budget, by its imported name); NULL when the goal has no target.';
 
 COMMENT ON VIEW marts.goal_value_history IS 'What each goal period''s figures were as of each computation that changed them, appended and never rewritten: the latest row of a period at or before a moment is its value then. One row per (org_id, realm_id, goal_id, period_start, as_of).';
 COMMENT ON COLUMN marts.goal_value_history.org_id IS 'Organization (tenant) slug.';

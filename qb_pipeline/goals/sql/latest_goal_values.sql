@@ -1,11 +1,13 @@
 -- Each goal's latest period with an actual (or its latest period when none has one).
+-- The target source is the column, or NULL in a copy published before goals had it.
 -- arg_max over a numeric key is much cheaper than ranking every row with a window.
 SELECT
     goal_id,
     unnest(
         arg_max(
             struct_pack(
-                period_start, period_end, actual, target, status, currency, is_stale, stale_reason
+                period_start, period_end, actual, target, status, currency, is_stale, stale_reason,
+                target_source := {target_source}
             ),
             (actual IS NOT NULL)::BIGINT * 10000000
                 + date_diff('day', DATE '1970-01-01', period_start)
