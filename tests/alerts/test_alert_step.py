@@ -35,7 +35,7 @@ def publish(path, realm_id: str, status: str) -> None:
         for goal in GOALS:
             con.execute(
                 "INSERT INTO goals.goal_values VALUES (?, ?, ?, ?, DATE '2026-11-01',"
-                " DATE '2026-11-30', 10.0, 20.0, ?, 'USD', false, NULL, NULL, ?)",
+                " DATE '2026-11-30', 10.0, 20.0, ?, 'USD', false, NULL, NULL, ?, 'fixed')",
                 [ORG, realm_id, goal.id, goal.name, status, datetime.now(UTC)],
             )
 
