@@ -67,6 +67,7 @@ class LatestValue:
     currency: str | None
     is_stale: bool
     stale_reason: str | None
+    target_source: str | None = None  # fixed, per_period, growth, band, budget:<name>
     projected: float | None = None  # pace, when the period is in progress
     pace_status: str | None = None
 
@@ -255,7 +256,7 @@ def latest_values(
     goal_values: str = "goals.goal_values",
 ) -> dict[str, LatestValue]:
     """Each goal's latest period with an actual, as stored (`goal_values`: the relation to
-    read, e.g. marts.goal_values of a serving copy)."""
+    read, e.g. marts.goal_values of a serving copy, with every column goals.goal_values has)."""
     query = sql_text("latest_goal_values.sql").format(goal_values=goal_values)
     rows = con.execute(query, {"org_id": org_id, "realm_id": realm_id}).fetchall()
     return {row[0]: LatestValue(*row) for row in rows}

@@ -22,8 +22,9 @@ FROM information_schema.tables
 WHERE table_schema = 'marts'
   AND table_name IN ('goal_values', 'goal_value_history', 'goals')
 """
-# The pace columns, and what a copy published before they existed reads instead of them.
-PACE_COLUMNS = {
+# Columns added after the first release: a copy published before them reads NULL instead.
+LATER_COLUMNS = {
+    "target_source": "VARCHAR",
     "projected": "DOUBLE",
     "projection_method": "VARCHAR",
     "pace_status": "VARCHAR",
@@ -37,7 +38,8 @@ WHERE table_schema = 'marts' AND table_name = 'goal_values'
 PERIODS_SQL = """
 SELECT
     period_start, period_end, actual, target, status, currency, is_stale, stale_reason,
-    stale_since, computed_at, projected, projection_method, pace_status, pace_as_of
+    stale_since, computed_at, target_source, projected, projection_method, pace_status,
+    pace_as_of
 FROM {goal_values}
 WHERE org_id = $org_id
   AND ($realm_id IS NULL OR realm_id = $realm_id)
@@ -81,6 +83,7 @@ class PeriodValue:
     stale_reason: str | None
     stale_since: datetime | None
     computed_at: datetime
+    target_source: str | None = None  # fixed, per_period, growth, band, budget:<name>
     # Pace, for the period in progress only (goal_models/README.md, "Pace").
     projected: float | None = None
     projection_method: str | None = None
@@ -93,6 +96,7 @@ class PeriodValue:
             "period_end": self.period_end.isoformat(),
             "actual": self.actual,
             "target": self.target,
+            "target_source": self.target_source,
             "status": self.status,
             "currency": self.currency,
             "is_stale": self.is_stale,
@@ -135,9 +139,9 @@ def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _goal_values_relation(con: duckdb.DuckDBPyConnection) -> str:
-    """marts.goal_values, with NULL pace columns when the copy was published before them."""
+    """marts.goal_values, with NULL for the later columns a copy published before them lacks."""
     present = {row[0] for row in con.execute(GOAL_VALUE_COLUMNS_SQL).fetchall()}
-    missing = [f"CAST(NULL AS {t}) AS {c}" for c, t in PACE_COLUMNS.items() if c not in present]
+    missing = [f"CAST(NULL AS {t}) AS {c}" for c, t in LATER_COLUMNS.items() if c not in present]
     if not missing:
         return "marts.goal_values"
     return f"(SELECT *, {', '.join(missing)} FROM marts.goal_values)"

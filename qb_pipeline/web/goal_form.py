@@ -5,7 +5,8 @@ The form has a structured field for every field of a goal definition (goal_model
 what it tracks (a report line, an account, or a formula over named items, each an account
 or a line, optionally of another dataset), filters, basis, grain, window, direction, band
 or tolerance, the at-risk threshold, and the target (one value, one per period written as
-`YYYY-MM-DD: amount` lines, or growth from a base). This module only turns what was typed
+`YYYY-MM-DD: amount` lines, growth from a base, or one of the connected company's
+QuickBooks budgets by name). This module only turns what was typed
 into the raw definition (the shape of a goal file) and back; the rules of a goal are checked
 by goals/editing.py, whose refusals name definition fields (`tracks.formula.items.gp.line.
 group`). `place_issues` puts each under the form field it is about, with that field's label.
@@ -52,6 +53,7 @@ TARGET_KINDS = {
     "value": "The same target every period",
     "per_period": "A target per period",
     "growth": "Growth from a base",
+    "budget": "A QuickBooks budget",
     "none": "No target",
 }
 GROWTH_BASES = {
@@ -88,12 +90,16 @@ LABELS = {
     "growth_base_value": "Base value",
     "growth_base_period": "Base period",
     "growth_rate_pct": "Growth per period (%)",
+    "budget": "Budget",
 }
+# A goal stored with target.budget.budget_id (a goal file, the API) keeps its id in the
+# form as `id:<budget_id>`, so that an edit never turns it into a name silently.
+BUDGET_ID_PREFIX = "id:"
 TEXT_FIELDS = (
     "goal_id", "name", "description", "dataset", "tracks_kind", "line", "account", "expression",
     "basis", "filter", "grain", "window", "direction", "band_low", "band_high", "tolerance_pct",
     "at_risk_pct", "target_kind", "target_value", "per_period", "growth_base",
-    "growth_base_value", "growth_base_period", "growth_rate_pct",
+    "growth_base_value", "growth_base_period", "growth_rate_pct", "budget",
 )  # fmt: skip
 ITEM_FIELDS = ("name", "dataset", "line", "account")
 MIN_ITEM_ROWS = 3  # a ratio needs two items; one row more is always offered
@@ -177,6 +183,7 @@ class Choices:
     tracks_kinds: list[tuple[str, str]]
     target_kinds: list[tuple[str, str]]
     growth_bases: list[tuple[str, str]]
+    budgets: list[tuple[str, str]]  # the imported budgets, by name (newest first)
 
 
 def imported_datasets(catalog: Catalog) -> list[str]:
@@ -195,6 +202,18 @@ def _accounts(catalog: Catalog, dataset: str) -> list[tuple[str, str]]:
 
 def _lines(catalog: Catalog, dataset: str) -> list[tuple[str, str]]:
     return [(g, g) for g in available_lines(dataset, catalog.groups.get(dataset, set()))]
+
+
+def _budgets(catalog: Catalog, value: str) -> list[tuple[str, str]]:
+    # Offered by name: the name is what an editor knows the budget by (QuickBooks shows no
+    # ids), and a name stays meaningful in the goal's YAML and history.
+    options = [(name, name) for name in dict.fromkeys(catalog.budgets.values()) if name]
+    if value.startswith(BUDGET_ID_PREFIX):
+        budget_id = value.removeprefix(BUDGET_ID_PREFIX)
+        name = catalog.budgets.get(budget_id)
+        label = f"{name} (budget id {budget_id})" if name else f"budget id {budget_id}"
+        return [*options, (value, label if name else f"{label} (not imported)")]
+    return _keep(options, value, "not a budget of the imported data")
 
 
 def _keep(options: list[tuple[str, str]], value: str, note: str) -> list[tuple[str, str]]:
@@ -245,6 +264,7 @@ def choices(catalog: Catalog, dataset: str, state: FormState | None = None) -> C
         tracks_kinds=list(TRACKS_KINDS.items()),
         target_kinds=list(TARGET_KINDS.items()),
         growth_bases=list(GROWTH_BASES.items()),
+        budgets=_budgets(catalog, state.value("budget")),
     )
 
 
@@ -336,6 +356,9 @@ def state_from_definition(definition: GoalDefinition) -> FormState:
             values["growth_base_value"] = _text(base)
             values["growth_base_period"] = str(growth.get("base_period") or "")
         values["growth_rate_pct"] = _text(growth["rate_pct"])
+    if "budget" in target:
+        budget = target["budget"]
+        values["budget"] = budget.get("name") or f"{BUDGET_ID_PREFIX}{budget['budget_id']}"
     return FormState(values=values, items=items)
 
 
@@ -470,6 +493,8 @@ def _target(state: FormState) -> dict[str, Any] | None:
         return {"value": value} if value is not None else None
     if kind == "per_period":
         return _per_period(state)
+    if kind == "budget":
+        return _budget(state)
     if kind != "growth":
         state.add("target_kind", f"'{kind}' is not one of the choices")
         return None
@@ -486,6 +511,18 @@ def _target(state: FormState) -> dict[str, Any] | None:
     else:
         state.add("growth_base", f"'{base_kind}' is not one of the choices")
     return {"growth": growth}
+
+
+def _budget(state: FormState) -> dict[str, Any] | None:
+    # Only "chosen or not" is checked here: whether the company has that budget is the
+    # definition's rule (goals/validate.py), which names target.budget.name and the value.
+    chosen = state.values["budget"]
+    if not chosen:
+        state.add("budget", "choose the QuickBooks budget whose amounts are the targets")
+        return None
+    if chosen.startswith(BUDGET_ID_PREFIX):
+        return {"budget": {"budget_id": chosen.removeprefix(BUDGET_ID_PREFIX)}}
+    return {"budget": {"name": chosen}}
 
 
 def _per_period(state: FormState) -> dict[str, Any] | None:
@@ -581,6 +618,7 @@ _PREFIXES = (
     ("filters", "filter"),
     ("band", "band"),
     ("target.per_period", "per_period"),
+    ("target.budget", "budget"),
 )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from qb_pipeline.goals.budgets import budget_name
 from qb_pipeline.goals.definition import GoalDefinition
 from qb_pipeline.goals.store import FieldChange, definition_data
 from qb_pipeline.web.goal_chart import format_amount
@@ -76,10 +77,34 @@ def formula_items(
     return rows
 
 
-def target_text(definition: GoalDefinition) -> str:
+SOURCE_TEXTS = {
+    "fixed": "one value every period",
+    "per_period": "a value per period",
+    "growth": "growth from a base",
+    "band": "the band",
+}
+
+
+def source_text(source: str | None) -> str | None:
+    """marts.goal_values.target_source in words: `budget FY2026 Budget`, `one value every
+    period`; None when the goal has no target (or the values predate the column)."""
+    if source is None:
+        return None
+    kind, _, name = source.partition(":")
+    if kind == "budget":
+        return f"budget {name}"
+    return SOURCE_TEXTS.get(source, source)
+
+
+def target_text(definition: GoalDefinition, budgets: Mapping[str, str] | None = None) -> str:
+    """The target in words (`budgets`: the company's budget names by id, for a budget
+    named by id)."""
     target = definition.target
     if target is None:
         return "none (every period is no target)"
+    if target.budget is not None:
+        name = budget_name(target.budget, budgets or {})
+        return f"budget {name}: its amounts of what the goal tracks, over each period's window"
     if target.value is not None:
         return format_amount(target.value)
     if target.per_period is not None:
@@ -95,7 +120,9 @@ def target_text(definition: GoalDefinition) -> str:
 
 
 def definition_rows(
-    definition: GoalDefinition, names: Mapping[str, str] | None = None
+    definition: GoalDefinition,
+    names: Mapping[str, str] | None = None,
+    budgets: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """The definition as (label, words) rows, in the order of a goal file."""
     d = definition
@@ -112,7 +139,7 @@ def definition_rows(
         rows.append(("Only", f"department {d.filters.department_id}"))
     window = WINDOWS.get(d.window, d.window).lower()
     rows.append(("Period", f"{GRAINS.get(d.grain, d.grain)}; each value covers {window}"))
-    rows.append(("Target", target_text(d)))
+    rows.append(("Target", target_text(d, budgets)))
     direction = d.direction.replace("_", " ")
     if d.band is not None:
         direction += f" (between {format_amount(d.band.low)} and {format_amount(d.band.high)})"
@@ -152,6 +179,7 @@ __all__ = [
     "definition_rows",
     "formula_items",
     "period_label",
+    "source_text",
     "target_text",
     "tracks_text",
     "yaml_text",

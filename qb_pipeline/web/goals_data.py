@@ -90,6 +90,7 @@ class GoalDetail:
     history: list[values.HistoryPoint] = field(default_factory=list)
     versions: list[GoalVersion] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # account id -> name
+    budgets: dict[str, str] = field(default_factory=dict)  # budget id -> name
     review: list[NamedId] = field(default_factory=list)
     values_note: str | None = None
 
@@ -167,6 +168,7 @@ def goal_detail(
             )
         own = load_catalog(con, org, goal.realm_id)
         detail.names = account_names(own)
+        detail.budgets = own.budgets
         if goal.needs_review:
             connected = load_catalog(con, org, connected_realm)
             detail.review = named_ids(goal.definition, connected)

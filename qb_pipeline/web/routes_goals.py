@@ -249,7 +249,13 @@ async def _goal_context(request: Request) -> dict[str, Any]:
         **_shared(status.settings.timezone),
         "goal": detail,
         "stored": detail.goal,
-        "definition_rows": goal_text.definition_rows(detail.goal.definition, detail.names),
+        "definition_rows": goal_text.definition_rows(
+            detail.goal.definition, detail.names, detail.budgets
+        ),
+        # Where the published targets come from, as the goal step recorded it.
+        "target_source": goal_text.source_text(detail.latest.target_source)
+        if detail.latest is not None
+        else None,
         "yaml_text": goal_text.yaml_text(detail.goal.definition),
         "chart": chart,
         "history_chart": history_chart,

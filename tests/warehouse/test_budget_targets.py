@@ -59,17 +59,23 @@ def goal(goal_id: str, grain: str, tracks: dict, budget: str, **more: Any) -> Go
     )  # fmt: skip
 
 
-def computed_targets(backends: Any, backend: str, goals: list, realm_id: str) -> dict:
-    """{(goal id, period start): target} as the goal step computes them, previewed (the
-    same SELECT, nothing stored): the synced warehouses are shared with other test modules,
-    whose goal values and history must not see these goals."""
+def computed_rows(backends: Any, backend: str, org: str, goals: list, realm_id: str) -> dict:
+    """{(goal id, period start): (target, target_source)} as the goal step computes them,
+    previewed (the same SELECT, nothing stored): the synced warehouses are shared with other
+    test modules, whose goal values and history must not see these goals."""
     found = {}
-    with goal_workspace(backends[backend].settings, ORG, wait_seconds=5) as con:
+    with goal_workspace(backends[backend].settings, org, wait_seconds=5) as con:
         (database,) = con.execute("SELECT current_database()").fetchone()
         for goal in goals:
             for row in preview(con, database, goal, realm_id, periods=PERIODS):
-                found[(goal.id, row["period_start"])] = row["target"]
+                found[(goal.id, row["period_start"])] = (row["target"], row["target_source"])
     return found
+
+
+def computed_targets(backends: Any, backend: str, goals: list, realm_id: str) -> dict:
+    """{(goal id, period start): target} of the company with classes."""
+    rows = computed_rows(backends, backend, ORG, goals, realm_id)
+    return {key: target for key, (target, _source) in rows.items()}
 
 
 def quarter_of(month: date) -> date:
@@ -169,3 +175,163 @@ def test_a_budget_the_company_does_not_have_is_refused_naming_the_field_and_the_
     )
     [issue] = data_issues(by_id, catalog)
     assert issue.field == "target.budget.budget_id"
+
+
+# -- windows, a department, a fiscal year from July -------------------------------------
+
+
+def records_of(companies: Any, org: str, entity: str) -> list[dict]:
+    with companies[org].client() as client:
+        return [record for page in client.query_all(entity) for record in page]
+
+
+def budget_months(
+    companies: Any, org: str, name: str, accounts: set[str], department: str | None = None
+) -> dict[date, Decimal]:
+    """{month: amount} of budget `name` for `accounts` (and `department`), from the API."""
+    [budget] = [b for b in records_of(companies, org, "Budget") if b["Name"] == name]
+    sums: dict[date, Decimal] = defaultdict(Decimal)
+    for line in budget["BudgetDetail"]:
+        ref = (line.get("DepartmentRef") or {}).get("value")
+        if line["AccountRef"]["value"] in accounts and (department is None or ref == department):
+            sums[date.fromisoformat(line["BudgetDate"])] += Decimal(str(line["Amount"]))
+    return dict(sums)
+
+
+def income_of(companies: Any, org: str) -> set[str]:
+    return {a["Id"] for a in records_of(companies, org, "Account") if a["AccountType"] == "Income"}
+
+
+def goal_of(org: str, goal_id: str, grain: str, target: dict, **more: Any) -> GoalDefinition:
+    return GoalDefinition.model_validate(
+        {"id": goal_id, "name": goal_id, "organization": org, "dataset": "profit_and_loss",
+         "tracks": {"line": {"group": "Income"}}, "grain": grain, "target": target, **more}
+    )  # fmt: skip
+
+
+def running_sums(by_month: dict[date, Decimal]) -> dict[date, Decimal]:
+    total, out = Decimal(0), {}
+    for month in sorted(by_month):
+        total += by_month[month]
+        out[month] = total
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_budget_targets_over_the_fiscal_year_to_date_and_the_trailing_twelve_months(
+    backends, backend, companies
+):
+    income = income_of(companies, ORG)
+    fy2026 = budget_months(companies, ORG, YEAR, income)
+    fy2025 = budget_months(companies, ORG, "FY2025 Budget", income)
+    by_name = {"budget": {"name": YEAR}}
+    goals = [
+        goal_of(ORG, "ytd-month", "month", by_name, window="fiscal_ytd"),
+        goal_of(ORG, "ytd-quarter", "quarter", by_name, window="fiscal_ytd"),
+        goal_of(ORG, "ttm-2025", "month", {"budget": {"name": "FY2025 Budget"}},
+                window="trailing_12_months"),
+        goal_of(ORG, "fixed", "month", {"value": 100}),
+        goal_of(ORG, "none", "month", None),
+    ]  # fmt: skip
+    rows = computed_rows(backends, backend, ORG, goals, companies[ORG].realm_id)
+
+    to_date = running_sums(fy2026)
+    months = [m for m in to_date if ("ytd-month", m) in rows]
+    assert len(months) >= 10
+    for month in months:
+        target, source = rows[("ytd-month", month)]
+        assert target == pytest.approx(float(to_date[month]), abs=0.005), month
+        assert source == f"budget:{YEAR}"
+    for quarter_start in (date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1)):
+        quarter_end = date(quarter_start.year, quarter_start.month + 2, 1)
+        target, _ = rows[("ytd-quarter", quarter_start)]
+        assert target == pytest.approx(float(to_date[quarter_end]), abs=0.005)
+    # Twelve trailing months lie inside FY2025 only in its last month: there the target is
+    # the whole budget; every other window reaches outside it and has none.
+    ttm = {p: t for (g, p), (t, _s) in rows.items() if g == "ttm-2025"}
+    assert ttm.pop(date(2025, 12, 1)) == pytest.approx(float(sum(fy2025.values())), abs=0.005)
+    assert set(ttm.values()) == {None}
+    assert {s for (g, _p), (_t, s) in rows.items() if g == "ttm-2025"} == {"budget:FY2025 Budget"}
+    assert {s for (g, _p), (_t, s) in rows.items() if g == "fixed"} == {"fixed"}
+    assert {s for (g, _p), (_t, s) in rows.items() if g == "none"} == {None}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_department_filter_reads_that_locations_budget_lines_only(backends, backend, companies):
+    income = income_of(companies, ORG)
+    [by_location] = [
+        b for b in records_of(companies, ORG, "Budget") if b["Name"] == "FY2026 Budget by Location"
+    ]
+    departments = sorted(
+        {d["DepartmentRef"]["value"] for d in by_location["BudgetDetail"] if d.get("DepartmentRef")}
+    )
+    assert len(departments) >= 2
+    goals = [
+        goal_of(ORG, f"dept-{d}", "month", {"budget": {"budget_id": by_location["Id"]}},
+                filters={"department_id": d})
+        for d in departments
+    ] + [
+        # The company-wide budget has no line of any location: no target.
+        goal_of(ORG, "dept-plain", "month", {"budget": {"name": YEAR}},
+                filters={"department_id": departments[0]}),
+    ]  # fmt: skip
+    rows = computed_rows(backends, backend, ORG, goals, companies[ORG].realm_id)
+
+    for department in departments:
+        expected = budget_months(companies, ORG, by_location["Name"], income, department)
+        assert expected
+        checked = [m for m in expected if (f"dept-{department}", m) in rows]
+        assert len(checked) >= 10
+        for month in checked:
+            target, source = rows[(f"dept-{department}", month)]
+            assert target == pytest.approx(float(expected[month]), abs=0.005)
+            # Named by id, the source shows the budget's imported name.
+            assert source == "budget:FY2026 Budget by Location"
+    plain = [t for (g, _p), (t, _s) in rows.items() if g == "dept-plain"]
+    assert plain
+    assert set(plain) == {None}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_fiscal_year_from_july_bounds_budget_quarters_years_and_year_to_date(
+    backends, backend, companies
+):
+    org = "contract-jul"
+    income = income_of(companies, org)
+    budgets = {b["Name"]: b for b in records_of(companies, org, "Budget")}
+    # The fiscal year July 2026 - June 2027 ends in 2027: its budget is FY2027.
+    assert (budgets["FY2027 Budget"]["StartDate"], budgets["FY2027 Budget"]["EndDate"]) == (
+        "2026-07-01",
+        "2027-06-30",
+    )
+    fy2027 = budget_months(companies, org, "FY2027 Budget", income)
+    fy2026 = budget_months(companies, org, "FY2026 Budget", income)
+    assert min(fy2027) == date(2026, 7, 1)
+    assert max(fy2027) == date(2027, 6, 1)
+    goals = [
+        goal_of(org, "jul-quarter", "quarter", {"budget": {"name": "FY2027 Budget"}}),
+        goal_of(org, "jul-year-2026", "year", {"budget": {"name": "FY2026 Budget"}}),
+        goal_of(org, "jul-ytd", "month", {"budget": {"name": "FY2027 Budget"}},
+                window="fiscal_ytd"),
+    ]  # fmt: skip
+    rows = computed_rows(backends, backend, org, goals, companies[org].realm_id)
+
+    first_quarter = sum(fy2027[date(2026, m, 1)] for m in (7, 8, 9))
+    assert rows[("jul-quarter", date(2026, 7, 1))][0] == pytest.approx(
+        float(first_quarter), abs=0.005
+    )
+    second_quarter = sum(fy2027[date(2026, m, 1)] for m in (10, 11, 12))
+    assert rows[("jul-quarter", date(2026, 10, 1))][0] == pytest.approx(
+        float(second_quarter), abs=0.005
+    )
+    # The quarter before is FY2026's last: outside FY2027 Budget.
+    assert rows[("jul-quarter", date(2026, 4, 1))][0] is None
+    assert rows[("jul-year-2026", date(2025, 7, 1))][0] == pytest.approx(
+        float(sum(fy2026.values())), abs=0.005
+    )
+    assert rows[("jul-year-2026", date(2024, 7, 1))][0] is None
+    to_date = running_sums(fy2027)
+    for month in (date(2026, 7, 1), date(2026, 9, 1), date(2026, 11, 1)):
+        assert rows[("jul-ytd", month)][0] == pytest.approx(float(to_date[month]), abs=0.005)
+    # June 2026 is FY2026's last month: its year to date reaches outside FY2027 Budget.
+    assert rows[("jul-ytd", date(2026, 6, 1))][0] is None

@@ -66,6 +66,7 @@ def test_a_token_lists_the_goals_with_version_state_and_latest_value(goals_web):
         "period_end": "2026-08-31",
         "actual": 2170.0,
         "target": 1500.0,
+        "target_source": "fixed",
         "status": "on_track",
         "currency": None,
         "is_stale": False,

@@ -59,6 +59,7 @@ from qb_pipeline.defs.keys import (
 from qb_pipeline.defs.partitions import organizations
 from qb_pipeline.defs.resources import OrganizationWriter, QuickBooksIntegration
 from qb_pipeline.defs.step_failures import failures_recorded
+from qb_pipeline.goals.budgets import budgets_used
 from qb_pipeline.goals.catalog import load_catalog
 from qb_pipeline.goals.compute import ComputeResult, compute
 from qb_pipeline.goals.problems import ERROR
@@ -233,10 +234,13 @@ def run_goals(
             ties_out_result(con, computable, result.latest, realm_id),
         ]
     _log_outcome(context, result, stale_reason, skipped)
-    yield MaterializeResult(
-        asset_key=GOAL_VALUES,
-        metadata=goal_values_metadata(result, stored, skipped, rows, realm_id),
-    )
+    metadata = goal_values_metadata(result, stored, skipped, rows, realm_id)
+    # Budget targets read the imported budget: naming it lets an engineer see which
+    # budgets a run's targets came from (and which goals a budget change moves); a stale
+    # run computes nothing, so it used none.
+    used = budgets_used(computable, catalog.budgets) if not result.stale else {}
+    metadata["goal/budgets"] = MetadataValue.json(used)
+    yield MaterializeResult(asset_key=GOAL_VALUES, metadata=metadata)
     yield MaterializeResult(
         asset_key=GOAL_VALUE_HISTORY,
         metadata={

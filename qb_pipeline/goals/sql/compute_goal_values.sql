@@ -320,8 +320,8 @@ budget_goal_accounts AS (
 ),
 
 budget_chosen AS (
-    SELECT d.goal_key, b.start_date, b.end_date, b.month, b.account_id, b.class_id,
-           b.department_id, b.amount
+    SELECT d.goal_key, b.budget_name, b.start_date, b.end_date, b.month, b.account_id,
+           b.class_id, b.department_id, b.amount
     FROM _goal_defs AS d
     JOIN {budgets} AS b
       ON b.org_id = $org_id AND ($realm_id IS NULL OR b.realm_id = $realm_id)
@@ -331,7 +331,8 @@ budget_chosen AS (
 ),
 
 budget_span AS (
-    SELECT goal_key, min(start_date) AS first_day, max(end_date) AS last_day
+    SELECT goal_key, min(start_date) AS first_day, max(end_date) AS last_day,
+           any_value(budget_name) AS budget_name
     FROM budget_chosen
     GROUP BY goal_key
 ),
@@ -413,10 +414,21 @@ goal_bounds AS (
         t.*, d.goal_id, d.goal_name, d.direction, d.at_risk_pct, d.is_ratio,
         CASE WHEN d.band_low IS NOT NULL THEN (d.band_low + d.band_high) / 2 ELSE t.target END
             AS shown_target,
+        -- Where the goal's targets come from (docs/decisions.md): the same for all its
+        -- periods, also those without a target, so BI can tell "no budget line this month"
+        -- from "no target set". A budget named by id shows its imported name.
+        CASE
+            WHEN d.target_kind = 'value' THEN 'fixed'
+            WHEN d.target_kind = 'budget'
+                THEN 'budget:' || coalesce(s.budget_name, d.budget_name, d.budget_id)
+            WHEN d.target_kind IS NOT NULL THEN d.target_kind
+            WHEN d.band_low IS NOT NULL THEN 'band'
+        END AS target_source,
         coalesce(d.band_low, t.target - abs(t.target) * d.tolerance_pct / 100) AS low,
         coalesce(d.band_high, t.target + abs(t.target) * d.tolerance_pct / 100) AS high
     FROM goal_targets AS t
     JOIN _goal_defs AS d ON d.goal_key = t.goal_key
+    LEFT JOIN budget_span AS s ON s.goal_key = t.goal_key
 ),
 
 -- Status rules (goal_models/README.md): the at-risk margin is at_risk_pct of |target|
@@ -471,6 +483,7 @@ SELECT
     b.actual,
     b.shown_target AS target,
     s.status,
+    b.target_source,
     CASE WHEN b.is_ratio THEN NULL ELSE (SELECT currency FROM home_currency) END AS currency,
     false AS is_stale,
     CAST(NULL AS VARCHAR) AS stale_reason,

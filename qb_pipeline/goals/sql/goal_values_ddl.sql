@@ -19,14 +19,16 @@ CREATE TABLE IF NOT EXISTS goals.goal_values (
     stale_reason VARCHAR,
     stale_since  TIMESTAMPTZ,
     computed_at  TIMESTAMPTZ NOT NULL,
+    target_source VARCHAR,          -- fixed, per_period, growth, band, budget:<name>; NULL: no target
     projected    DOUBLE PRECISION,  -- pace: the period in progress only
     projection_method VARCHAR,      -- linear, seasonal or balance
     pace_status  VARCHAR,
     pace_as_of   DATE
 );
--- Warehouses made before goals carried their company and currency, and their pace.
+-- Warehouses made before goals carried their company, currency, target source and pace.
 ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS realm_id VARCHAR;
 ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS currency VARCHAR;
+ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS target_source VARCHAR;
 ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS projected DOUBLE PRECISION;
 ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS projection_method VARCHAR;
 ALTER TABLE goals.goal_values ADD COLUMN IF NOT EXISTS pace_status VARCHAR;
@@ -86,6 +88,9 @@ SELECT
     stale_reason,
     stale_since,
     computed_at,
+    -- Added columns go last, so that Postgres can replace a view made before them (it adds
+    -- view columns only at the end).
+    target_source,
     projected,
     projection_method,
     pace_status,
@@ -146,6 +151,7 @@ COMMENT ON COLUMN marts.goal_values.is_stale IS 'True when the organization cann
 COMMENT ON COLUMN marts.goal_values.stale_reason IS 'Why the values are stale: disconnected or reauthorization_required.';
 COMMENT ON COLUMN marts.goal_values.stale_since IS 'When the values went stale (the first time), UTC.';
 COMMENT ON COLUMN marts.goal_values.computed_at IS 'When the values were computed, UTC.';
+COMMENT ON COLUMN marts.goal_values.target_source IS 'Where the goal''s targets come from, the same in every period of the goal: fixed (one value), per_period, growth, band (a maintain band), or budget:<name> (a QuickBooks budget, by its imported name); NULL when the goal has no target.';
 COMMENT ON COLUMN marts.goal_values.projected IS 'For the period in progress on pace_as_of: the projected value at the period''s end (projection_method says how); NULL for other periods.';
 COMMENT ON COLUMN marts.goal_values.projection_method IS 'seasonal (what the rest of the period did a year earlier is added), linear (the rate per elapsed day continues) or balance (a balance is not projected: it stands as it is); NULL outside the period in progress.';
 COMMENT ON COLUMN marts.goal_values.pace_status IS 'For the period in progress: the status of the projection against the whole target, which is the status of the actual so far against the target pro-rated to the elapsed part (on_track, at_risk, off_track, no_target or no_data); NULL for other periods.';

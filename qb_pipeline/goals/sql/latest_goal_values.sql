@@ -6,7 +6,7 @@ SELECT
         arg_max(
             struct_pack(
                 period_start, period_end, actual, target, status, currency, is_stale, stale_reason,
-                projected, pace_status
+                target_source, projected, pace_status
             ),
             (actual IS NOT NULL)::BIGINT * 10000000
                 + date_diff('day', DATE '1970-01-01', period_start)

@@ -70,6 +70,7 @@ def _view(goal: Any, latest: Any, computed_version: int | None) -> dict[str, Any
             "period_end": latest.period_end.isoformat(),
             "actual": latest.actual,
             "target": latest.target,
+            "target_source": latest.target_source,
             "status": latest.status,
             "currency": latest.currency,
             "is_stale": latest.is_stale,
