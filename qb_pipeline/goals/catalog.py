@@ -12,7 +12,7 @@ from datetime import date
 
 import duckdb
 
-from qb_pipeline.goals.marts import existing_marts, relations
+from qb_pipeline.goals.marts import existing_marts, mart_columns, relations
 from qb_pipeline.goals.sqlfiles import sql_text
 
 MONTH_NAMES = (
@@ -134,17 +134,6 @@ def read_fiscal_year_start_month(
     return parse_month(rows[0][0]) if rows else None
 
 
-# marts.company.data_through is read on its own, not through the contract's relations: a
-# warehouse whose marts were built before the column existed still computes its goals (with
-# no pace) until its next sync rebuilds them.
-DATA_THROUGH_COLUMN_SQL = """
-SELECT count(*) > 0
-FROM information_schema.columns
-WHERE table_schema = 'marts' AND table_name = 'company' AND column_name = 'data_through'
-  AND table_catalog = coalesce($database, current_database())
-"""
-
-
 def read_data_through(
     con: duckdb.DuckDBPyConnection,
     org_id: str,
@@ -152,9 +141,11 @@ def read_data_through(
     database: str | None = None,
 ) -> date | None:
     """The last day the company's imported reports cover (marts.company.data_through of the
-    connection's database, or of the attached `database`), when the warehouse holds it."""
-    (present,) = con.execute(DATA_THROUGH_COLUMN_SQL, {"database": database}).fetchone()
-    if not present:
+    connection's database, or of the attached `database`), when the warehouse holds it.
+
+    Read on its own, not through the contract's relations: a warehouse whose marts were built
+    before the column existed still computes its goals (with no pace) until its next sync."""
+    if "data_through" not in mart_columns(con, "company", database):
         return None
     company = f'"{database}".marts.company' if database else "marts.company"
     (through,) = con.execute(

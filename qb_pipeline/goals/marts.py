@@ -97,6 +97,24 @@ WHERE table_schema = 'marts'
 """
 
 
+MART_COLUMNS_SQL = """
+SELECT column_name
+FROM information_schema.columns
+WHERE table_schema = 'marts' AND table_name = $name
+  AND table_catalog = coalesce($database, current_database())
+"""
+
+
+def mart_columns(
+    con: duckdb.DuckDBPyConnection, name: str, database: str | None = None
+) -> set[str]:
+    """The columns relation `marts.<name>` has in the connection's database (or the attached
+    `database`); none when it does not exist. For columns added after a mart's first
+    release, which a warehouse built before them lacks."""
+    rows = con.execute(MART_COLUMNS_SQL, {"name": name, "database": database}).fetchall()
+    return {row[0] for row in rows}
+
+
 def existing_marts(con: duckdb.DuckDBPyConnection, database: str | None = None) -> set[str]:
     """Names of the relations (tables and views) in the `marts` schema of the connection's
     database, or of the attached `database`."""
@@ -125,4 +143,4 @@ def relations(existing: set[str], database: str | None = None) -> dict[str, str]
     return {name: relation_sql(name, existing, database) for name in MART_COLUMNS}
 
 
-__all__ = ["MART_COLUMNS", "existing_marts", "relation_sql", "relations"]
+__all__ = ["MART_COLUMNS", "existing_marts", "mart_columns", "relation_sql", "relations"]

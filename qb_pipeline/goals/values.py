@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from qb_pipeline.goals.compute import LatestValue, latest_values
+from qb_pipeline.goals.marts import mart_columns
 
 RELATIONS_SQL = """
 SELECT table_name
@@ -30,11 +31,6 @@ LATER_COLUMNS = {
     "pace_status": "VARCHAR",
     "pace_as_of": "DATE",
 }
-GOAL_VALUE_COLUMNS_SQL = """
-SELECT column_name
-FROM information_schema.columns
-WHERE table_schema = 'marts' AND table_name = 'goal_values'
-"""
 PERIODS_SQL = """
 SELECT
     period_start, period_end, actual, target, status, currency, is_stale, stale_reason,
@@ -140,7 +136,7 @@ def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def _goal_values_relation(con: duckdb.DuckDBPyConnection) -> str:
     """marts.goal_values, with NULL for the later columns a copy published before them lacks."""
-    present = {row[0] for row in con.execute(GOAL_VALUE_COLUMNS_SQL).fetchall()}
+    present = mart_columns(con, "goal_values")
     missing = [f"CAST(NULL AS {t}) AS {c}" for c, t in LATER_COLUMNS.items() if c not in present]
     if not missing:
         return "marts.goal_values"
